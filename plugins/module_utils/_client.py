@@ -1,0 +1,405 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this module_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""The one IMDS client that every imds.azure module and plugin uses.
+
+It adds what IMDS requires (``Metadata: true``, an api-version, no proxy), paces
+requests under the 5 per second limit, retries what may succeed later, and turns
+every other outcome into a typed error from ``_errors``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from urllib.parse import quote, urlencode
+
+from ansible_collections.imds.azure.plugins.module_utils import _transport
+from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
+    DEFAULT_API_VERSION,
+    DEFAULT_SCHEDULED_EVENTS_API_VERSION,
+    INSTANCE_API_VERSIONS,
+    SCHEDULED_EVENTS_API_VERSIONS,
+    newest_known,
+)
+from ansible_collections.imds.azure.plugins.module_utils._errors import (
+    ImdsAccessDeniedError,
+    ImdsApiVersionError,
+    ImdsBadRequestError,
+    ImdsBadResponseError,
+    ImdsError,
+    ImdsGoneError,
+    ImdsHttpError,
+    ImdsMethodNotAllowedError,
+    ImdsNotFoundError,
+    ImdsRedirectError,
+    ImdsRequestError,
+    ImdsServerError,
+    ImdsThrottledError,
+    excerpt,
+)
+from ansible_collections.imds.azure.plugins.module_utils._retry import (
+    DEFAULT_MAX_RETRY_TIME,
+    RetryState,
+    parse_retry_after,
+)
+
+ENDPOINT_ENV_VAR = "AZURE_IMDS_ENDPOINT"
+
+# IMDS allows about 5 requests per second per VM; the margin absorbs network jitter.
+MIN_REQUEST_INTERVAL = 0.21
+
+_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+_NONCE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
+
+
+class ImdsResult:
+    """A successful IMDS answer: parsed ``data`` (JSON) or ``text``."""
+
+    __slots__ = ("url", "status", "api_version", "content_type", "data", "text", "attempts")
+
+    def __init__(self, url: str, status: int, api_version: str | None, content_type: str,
+                 data=None, text: str | None = None, attempts: int = 1) -> None:
+        self.url = url
+        self.status = status
+        self.api_version = api_version
+        self.content_type = content_type
+        self.data = data
+        self.text = text
+        self.attempts = attempts
+
+
+def resolve_endpoint(option: str | None, environ=None) -> str:
+    """The endpoint option wins, then ``AZURE_IMDS_ENDPOINT``, then the real IMDS address."""
+    if option:
+        return option
+    env = os.environ if environ is None else environ
+    return env.get(ENDPOINT_ENV_VAR) or _transport.DEFAULT_ENDPOINT
+
+
+def metadata_path(path: str | list | tuple) -> str:
+    """Build ``/metadata/<path>`` from a relative path, refusing anything that could escape it.
+
+    ``path`` is ``"instance/compute/vmId"`` or a list of segments (ints allowed
+    for array indexes). Segments are letters, digits, ``_``, ``.`` and ``-``.
+    """
+    if isinstance(path, str):
+        segments = path.strip().strip("/").split("/")
+        if path.strip().startswith("metadata/") or path.strip().startswith("/metadata/"):
+            segments = segments[1:]
+    else:
+        segments = [str(s) for s in path]
+    if not segments or segments == [""]:
+        raise ImdsRequestError("The IMDS path is empty. Give a path under /metadata/, for example instance or versions.")
+    for segment in segments:
+        if not _SEGMENT_RE.match(segment) or segment in (".", ".."):
+            raise ImdsRequestError(
+                "Invalid IMDS path segment %r in %r: use letters, digits, '_', '.', '-' separated by '/' "
+                "(for example instance/network/interface/0/macAddress)." % (segment, path))
+    return "/metadata/" + "/".join(quote(s, safe="") for s in segments)
+
+
+class ImdsClient:
+    """Client for http://169.254.169.254/metadata. One instance paces its own requests."""
+
+    def __init__(self, endpoint: str | None = None, api_version: str = DEFAULT_API_VERSION,
+                 timeout: float = _transport.DEFAULT_READ_TIMEOUT,
+                 connect_timeout: float = _transport.CONNECT_TIMEOUT,
+                 max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
+                 max_body_bytes: int = _transport.MAX_BODY_BYTES,
+                 clock=time.monotonic, sleep=time.sleep, transport=_transport.send, environ=None) -> None:
+        if timeout <= 0 or connect_timeout <= 0:
+            raise ImdsRequestError("timeout must be a positive number of seconds, got %r." % timeout)
+        if max_retry_time < 0:
+            raise ImdsRequestError("max_retry_time must be 0 or more seconds, got %r." % max_retry_time)
+        self.endpoint = _transport.Endpoint(resolve_endpoint(endpoint, environ))
+        self.api_version = api_version
+        self.timeout = float(timeout)
+        self.connect_timeout = min(float(connect_timeout), self.timeout)
+        self.max_retry_time = float(max_retry_time)
+        self.max_body_bytes = max_body_bytes
+        self._clock = clock
+        self._sleep = sleep
+        self._transport = transport
+        self._last_sent_at = None  # type: float | None
+        self.requests_sent = 0
+
+    # -- categories -------------------------------------------------------------------
+
+    def instance(self, route=(), text: bool = False) -> ImdsResult:
+        """GET /metadata/instance[/route...]; ``text`` asks for format=text (needed for leaves)."""
+        path = ["instance"] + list(route)
+        return self.get(path, params={"format": "text" if text else "json"}, expect="text" if text else "json")
+
+    def versions(self) -> list:
+        result = self.get("versions", api_version=None)
+        versions = result.data.get("apiVersions") if isinstance(result.data, dict) else None
+        if not isinstance(versions, list):
+            raise ImdsBadResponseError("IMDS /metadata/versions did not return an apiVersions list: %s"
+                                       % excerpt(json.dumps(result.data)), url=result.url)
+        return versions
+
+    def attested_document(self, nonce: str | None = None) -> ImdsResult:
+        params = {}
+        if nonce is not None:
+            if not _NONCE_RE.match(nonce):
+                raise ImdsRequestError("The attestation nonce must be 1 to 32 letters or digits, got %r." % nonce)
+            params["nonce"] = nonce
+        return self.get("attested/document", params=params)
+
+    def identity_token(self, resource: str, client_id: str | None = None, object_id: str | None = None,
+                       msi_res_id: str | None = None) -> ImdsResult:
+        identities = {"client_id": client_id, "object_id": object_id, "msi_res_id": msi_res_id}
+        chosen = {name: value for name, value in identities.items() if value}
+        if len(chosen) > 1:
+            raise ImdsRequestError("client_id, object_id and msi_res_id are mutually exclusive; got %s."
+                                   % ", ".join(sorted(chosen)))
+        if not resource:
+            raise ImdsRequestError("An identity token needs a resource, for example https://management.azure.com/.")
+        params = {"resource": resource}
+        params.update(chosen)
+        return self.get("identity/oauth2/token", params=params, retry_not_found=True)
+
+    def identity_info(self) -> ImdsResult:
+        return self.get("identity/info", retry_not_found=True)
+
+    def loadbalancer(self) -> ImdsResult:
+        return self.get("loadbalancer")
+
+    def scheduled_events(self, api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
+        return self.get("scheduledevents", api_version=api_version, known_versions=SCHEDULED_EVENTS_API_VERSIONS)
+
+    def approve_scheduled_events(self, event_ids: list,
+                                 api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
+        if not event_ids or not all(isinstance(e, str) and e for e in event_ids):
+            raise ImdsRequestError("Give at least one scheduled event id (a non-empty string) to approve.")
+        body = json.dumps({"StartRequests": [{"EventId": e} for e in event_ids]}).encode("utf-8")
+        return self.get("scheduledevents", api_version=api_version, known_versions=SCHEDULED_EVENTS_API_VERSIONS,
+                        method="POST", body=body, expect="any")
+
+    # -- generic request --------------------------------------------------------------
+
+    def get(self, path, params: dict | None = None, api_version: str | None = "", expect: str = "json",
+            method: str = "GET", body: bytes | None = None, known_versions: tuple = INSTANCE_API_VERSIONS,
+            retry_not_found: bool = False) -> ImdsResult:
+        """Request ``/metadata/<path>`` and return the decoded answer.
+
+        ``api_version`` of ``""`` means the client's default; ``None`` sends none
+        (only ``versions`` takes none). ``expect`` is json, text or any.
+        """
+        request_path = metadata_path(path)
+        version = self.api_version if api_version == "" else api_version
+        extra = _check_params(params or {})
+        state = RetryState(self._clock(), self.max_retry_time, retry_not_found=retry_not_found)
+        version_retried = False
+        attempts = 0
+        while True:
+            query = ([("api-version", version)] if version else []) + extra
+            path_and_query = request_path + ("?" + urlencode(query) if query else "")
+            url = self.endpoint.base_url + path_and_query
+            attempts += 1
+            try:
+                response = self._send(method, path_and_query, body)
+            except ImdsError as exc:
+                exc.attempts = attempts
+                decision = state.decide(self._clock(), retryable_error=exc.retryable)
+                if not decision.retry:
+                    raise
+                self._sleep(decision.delay)
+                continue
+            if 200 <= response.status < 300:
+                return _decode_success(response, url, version, expect, attempts)
+            if 300 <= response.status < 400:
+                raise _redirect_error(response, url, attempts)
+            if not version_retried and response.status == 400:
+                replacement = _version_fallback(response, version, known_versions)
+                if replacement:
+                    version, version_retried = replacement, True
+                    continue
+            decision = state.decide(self._clock(), status=response.status,
+                                    retry_after=parse_retry_after(response.headers.get("retry-after")))
+            if decision.retry:
+                self._sleep(decision.delay)
+                continue
+            raise _http_error(response, url, version, attempts, decision.give_up_reason)
+
+    def _send(self, method: str, path_and_query: str, body: bytes | None) -> _transport.HttpResponse:
+        self._pace()
+        headers = {"Metadata": "true", "User-Agent": "imds.azure"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        self.requests_sent += 1
+        return self._transport(self.endpoint, method, path_and_query, headers, body,
+                               connect_timeout=self.connect_timeout, read_timeout=self.timeout,
+                               max_body_bytes=self.max_body_bytes)
+
+    def _pace(self) -> None:
+        now = self._clock()
+        if self._last_sent_at is not None:
+            wait = self._last_sent_at + MIN_REQUEST_INTERVAL - now
+            if wait > 0:
+                self._sleep(wait)
+                now = self._clock()
+        self._last_sent_at = now
+
+
+def _check_params(params: dict) -> list:
+    reserved = {"api-version": "api_version"}
+    pairs = []
+    for name, value in params.items():
+        if name in reserved:
+            raise ImdsRequestError("Set %s with the %s option, not as an extra query parameter." % (name, reserved[name]))
+        if not isinstance(name, str) or not name or not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise ImdsRequestError("Query parameters must be names with string values; got %r=%r." % (name, value))
+        pairs.append((name, str(value)))
+    return pairs
+
+
+def _error_body(response: _transport.HttpResponse) -> dict:
+    """The JSON error object IMDS sends with a failure, or {} if the body is not one."""
+    try:
+        data = json.loads(response.body.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _error_text(response: _transport.HttpResponse) -> str:
+    data = _error_body(response)
+    for key in ("error_description", "error", "message"):
+        if isinstance(data.get(key), str) and data[key]:
+            return excerpt(data[key])
+    return excerpt(response.body) or response.reason or "no details"
+
+
+def _version_fallback(response: _transport.HttpResponse, version: str | None, known: tuple) -> str | None:
+    """The version to retry with after a 400 that lists ``newest-versions``, if one is usable."""
+    offered = _error_body(response).get("newest-versions")
+    if not isinstance(offered, list):
+        return None
+    replacement = newest_known(offered, known)
+    return replacement if replacement and replacement != version else None
+
+
+def _decode_success(response: _transport.HttpResponse, url: str, version: str | None, expect: str,
+                    attempts: int) -> ImdsResult:
+    content_type = response.content_type
+    result = ImdsResult(url, response.status, version, content_type, attempts=attempts)
+    if expect == "any" and not response.body.strip():
+        return result
+    text = _decode_text(response, url)
+    if expect == "text":
+        result.text = text
+        return result
+    result.data = _parse_json(text, content_type, url)
+    return result
+
+
+def _decode_text(response: _transport.HttpResponse, url: str) -> str:
+    body = response.body
+    if body.startswith(b"\xef\xbb\xbf"):
+        body = body[3:]
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ImdsBadResponseError(
+            "The answer from %s is not UTF-8 text (byte %d). IMDS always sends UTF-8; "
+            "something else answered." % (url, exc.start), url=url, status=response.status, body=response.body)
+
+
+def _parse_json(text: str, content_type: str, url: str):
+    stripped = text.lstrip()
+    if content_type in ("text/html", "application/xhtml+xml") or stripped[:1] == "<":
+        raise ImdsBadResponseError(
+            "Expected JSON from %s but got HTML (%s). A proxy, captive portal or another web server "
+            "answered instead of IMDS; IMDS must be reached directly, without a proxy. Body starts: %s"
+            % (url, content_type or "no content type", excerpt(text, 120)), url=url, body=text)
+    if not stripped:
+        raise ImdsBadResponseError("IMDS at %s sent an empty body where JSON was expected. Retry later; "
+                                   "if it persists, something other than IMDS answers." % url, url=url)
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ImdsBadResponseError(
+            "The answer from %s is not valid JSON (%s). Body starts: %s. If you asked for a single "
+            "value, use format=text." % (url, exc, excerpt(text, 120)), url=url, body=text)
+    except RecursionError:
+        raise ImdsBadResponseError("The JSON from %s is nested too deeply to be an IMDS document." % url,
+                                   url=url)
+
+
+def _redirect_error(response: _transport.HttpResponse, url: str, attempts: int) -> ImdsRedirectError:
+    location = excerpt(response.headers.get("location", "(no Location header)"), 120)
+    return ImdsRedirectError(
+        "%s answered %d with a redirect to %s. IMDS never redirects, so something else (often a "
+        "transparent proxy) intercepted the request; the redirect was not followed. Make sure "
+        "169.254.169.254 is reached directly." % (url, response.status, location),
+        url=url, status=response.status, body=response.body, attempts=attempts)
+
+
+def _http_error(response: _transport.HttpResponse, url: str, version: str | None, attempts: int,
+                give_up_reason: str) -> ImdsHttpError:
+    status = response.status
+    detail = _error_text(response)
+    common = dict(url=url, status=status, body=response.body, attempts=attempts)
+    if status == 400:
+        return _bad_request_error(response, url, version, detail, common)
+    if status == 404 and "version" in detail.lower():
+        # A 2019 IMDS answered an unknown api-version with 404 "Invalid version requested".
+        return ImdsApiVersionError(
+            "IMDS does not know api-version %s (404: %s). Set api_version to a version this VM's IMDS "
+            "supports; GET /metadata/versions lists them." % (version, detail), **common)
+    known = {
+        401: (ImdsAccessDeniedError, "IMDS refused access (401: %s)."),
+        403: (ImdsAccessDeniedError, "IMDS refused access (403: %s). For identity tokens, check that "
+                                     "the VM has this managed identity and it may access the resource."),
+        404: (ImdsNotFoundError, "IMDS has nothing at this path (404: %s). Check the path and any "
+                                 "route parameters; for identity, check that a managed identity is assigned."),
+        405: (ImdsMethodNotAllowedError, "IMDS does not allow this HTTP method here (405: %s). Only "
+                                         "scheduled events accept POST; everything else is GET."),
+        410: (ImdsGoneError, "IMDS answered 410 Gone (%s): the metadata service is restarting or moving. "
+                             "Retry in a minute; if it persists, open an Azure support case."),
+        429: (ImdsThrottledError, "IMDS kept rate-limiting this VM (429: %s). IMDS allows about 5 requests "
+                                  "per second per VM; other processes on the VM may be polling it."),
+    }
+    if status in known:
+        error_class, template = known[status]
+        message = template % detail
+    elif status == 408 or 500 <= status <= 599:
+        error_class = ImdsServerError
+        message = "IMDS failed with %d (%s). Retry later; if it persists, open an Azure support case." % (
+            status, detail)
+    else:
+        error_class = ImdsHttpError
+        message = "IMDS answered with unexpected status %d (%s)." % (status, detail)
+    if give_up_reason and give_up_reason != "this error is not retried":
+        message += " Stopped retrying: %s." % give_up_reason
+    return error_class("%s URL: %s" % (message, url), **common)
+
+
+def _bad_request_error(response: _transport.HttpResponse, url: str, version: str | None, detail: str,
+                       common: dict) -> ImdsBadRequestError:
+    offered = _error_body(response).get("newest-versions")
+    lowered = detail.lower()
+    if isinstance(offered, list) or "api-version" in lowered:
+        versions = [v for v in offered if isinstance(v, str)] if isinstance(offered, list) else []
+        return ImdsApiVersionError(
+            "IMDS refused api-version %s (400: %s). It offers: %s. Set the api_version option to one "
+            "of those (GET /metadata/versions lists all). URL: %s"
+            % (version, detail, ", ".join(versions) or "no versions", url), newest_versions=versions, **common)
+    if "x-forwarded-for" in lowered:
+        hint = "A proxy added X-Forwarded-For: the request went through a proxy. Bypass every proxy for 169.254.169.254."
+    elif "metadata" in lowered and "header" in lowered:
+        hint = "The Metadata: true header did not arrive; something between this host and IMDS removed it."
+    elif "format" in lowered or "leaf" in lowered:
+        hint = "This path is a single value (a leaf): request it with format=text."
+    else:
+        hint = "Fix the request (path, query parameters); retrying it unchanged will fail again."
+    return ImdsBadRequestError("IMDS rejected the request as invalid (400: %s). %s URL: %s" % (detail, hint, url),
+                               **common)

@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this module_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""Adapt module options to the IMDS client, and client errors to module failures."""
+
+from __future__ import annotations
+
+from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_API_VERSION
+from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
+from ansible_collections.imds.azure.plugins.module_utils._retry import DEFAULT_MAX_RETRY_TIME
+from ansible_collections.imds.azure.plugins.module_utils._transport import DEFAULT_READ_TIMEOUT
+
+
+def client_argument_spec(api_version_default: str | None = DEFAULT_API_VERSION) -> dict:
+    """The options of the ``imds.azure.client`` doc fragment (and its ``api_version`` part)."""
+    return dict(
+        endpoint=dict(type="str"),
+        api_version=dict(type="str", default=api_version_default),
+        timeout=dict(type="float", default=DEFAULT_READ_TIMEOUT),
+        max_retry_time=dict(type="float", default=DEFAULT_MAX_RETRY_TIME),
+    )
+
+
+def client_from_params(params: dict) -> ImdsClient:
+    return ImdsClient(
+        endpoint=params.get("endpoint"),
+        api_version=params.get("api_version") or DEFAULT_API_VERSION,
+        timeout=params["timeout"],
+        max_retry_time=params["max_retry_time"],
+    )
+
+
+def fail_with(module, error: ImdsError, **result) -> None:
+    """Fail the module with the error's message and its structured fields."""
+    details = error.to_result()
+    details.update(result)
+    module.fail_json(msg=str(error), **details)

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this module_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""When to retry an IMDS request, and how long to wait first.
+
+The numbers follow Microsoft's own IMDS clients (MSAL, azure-identity) and the
+IMDS documentation: 410 means "try again for up to 70 seconds"; 408, 429, 5xx,
+resets and timeouts get a few retries with exponential waits; the 4xx errors
+that describe a wrong request are never retried.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+GONE_STATUS = 410
+GONE_RETRY_INTERVAL = 10.0
+GONE_RETRY_WINDOW = 70.0
+
+TRANSIENT_STATUSES = frozenset({408, 429})
+TRANSIENT_MAX_RETRIES = 4
+BACKOFF_INITIAL = 1.0
+BACKOFF_FACTOR = 2.0
+BACKOFF_CAP = 8.0
+
+NEVER_RETRY_STATUSES = frozenset({400, 401, 403, 404, 405})
+
+DEFAULT_MAX_RETRY_TIME = 70.0
+
+
+def is_transient_status(status: int) -> bool:
+    return status in TRANSIENT_STATUSES or 500 <= status <= 599
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Return the wait a Retry-After header asks for, in seconds, or None if absent or unreadable.
+
+    The header is either a number of seconds or an HTTP date; ``now`` is wall-clock
+    time (only used for the date form).
+    """
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, when.timestamp() - current)
+
+
+class RetryDecision:
+    """The outcome of one retry decision: wait ``delay`` seconds, or give up and say why."""
+
+    __slots__ = ("delay", "give_up_reason")
+
+    def __init__(self, delay: float | None, give_up_reason: str = "") -> None:
+        self.delay = delay
+        self.give_up_reason = give_up_reason
+
+    @property
+    def retry(self) -> bool:
+        return self.delay is not None
+
+
+class RetryState:
+    """Retry bookkeeping for one logical IMDS call (all attempts of one request)."""
+
+    def __init__(self, started_at: float, max_retry_time: float, retry_not_found: bool = False) -> None:
+        self.started_at = started_at
+        self.max_retry_time = max(0.0, max_retry_time)
+        # IMDS documents 404 from the identity category as transient during VM start-up.
+        self.retry_not_found = retry_not_found
+        self.transient_retries = 0
+
+    def decide(self, now: float, status: int | None = None, retryable_error: bool = False,
+               retry_after: float | None = None) -> RetryDecision:
+        """Decide about a failed attempt: an HTTP ``status``, or a transport error when ``retryable_error``."""
+        if status == GONE_STATUS:
+            decision = self._gone(now, retry_after)
+        elif (status is not None and is_transient_status(status)) or retryable_error or (
+                status == 404 and self.retry_not_found):
+            decision = self._transient(retry_after)
+        else:
+            return RetryDecision(None, "this error is not retried")
+        if decision.retry:
+            return self._within_budget(now, decision)
+        return decision
+
+    def _gone(self, now: float, retry_after: float | None) -> RetryDecision:
+        delay = GONE_RETRY_INTERVAL if retry_after is None else retry_after
+        if now + delay - self.started_at > GONE_RETRY_WINDOW:
+            return RetryDecision(None, "IMDS kept answering 410 Gone for the whole %d s retry window" % GONE_RETRY_WINDOW)
+        return RetryDecision(delay)
+
+    def _transient(self, retry_after: float | None) -> RetryDecision:
+        if self.transient_retries >= TRANSIENT_MAX_RETRIES:
+            return RetryDecision(None, "%d retries were used up" % TRANSIENT_MAX_RETRIES)
+        if retry_after is None:
+            delay = min(BACKOFF_CAP, BACKOFF_INITIAL * BACKOFF_FACTOR ** self.transient_retries)
+        else:
+            delay = retry_after
+        self.transient_retries += 1
+        return RetryDecision(delay)
+
+    def _within_budget(self, now: float, decision: RetryDecision) -> RetryDecision:
+        delay = decision.delay or 0.0
+        if now + delay - self.started_at > self.max_retry_time:
+            return RetryDecision(
+                None,
+                "waiting %.1f s more would exceed max_retry_time (%.1f s); raise max_retry_time to wait longer"
+                % (delay, self.max_retry_time))
+        return decision

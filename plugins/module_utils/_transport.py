@@ -1,0 +1,194 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this module_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""One HTTP exchange with IMDS, on the Python standard library only.
+
+Why ``http.client`` and not ``ansible.module_utils.urls.Request``: that helper
+takes a single socket timeout (so a 2 s connect limit would also cut off a slow
+but healthy answer), installs a process-wide urllib opener, and brings handlers
+(proxies from the environment, redirects, file:// and ftp://) that IMDS must
+never use. ``http.client`` does none of these things: it never reads proxy
+variables, never follows a redirect, and lets us time the connect and the read
+separately. A managed node still needs nothing beyond Python.
+"""
+
+from __future__ import annotations
+
+import errno
+import http.client
+import socket
+import time
+from urllib.parse import urlsplit
+
+from ansible_collections.imds.azure.plugins.module_utils._errors import (
+    ImdsBadResponseError,
+    ImdsConnectionResetError,
+    ImdsRequestError,
+    ImdsResponseTooLargeError,
+    ImdsTimeoutError,
+    ImdsUnreachableError,
+    ROUTE_HINT,
+)
+
+DEFAULT_ENDPOINT = "http://169.254.169.254"
+CONNECT_TIMEOUT = 2.0
+DEFAULT_READ_TIMEOUT = 10.0
+MAX_BODY_BYTES = 1024 * 1024
+READ_CHUNK_BYTES = 64 * 1024
+
+_NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
+
+
+class Endpoint:
+    """A validated ``http://host[:port]`` base address."""
+
+    __slots__ = ("host", "port", "base_url")
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url.strip())
+        problems = []
+        if parts.scheme != "http":
+            problems.append("the scheme must be http (IMDS has no TLS)")
+        if not parts.hostname:
+            problems.append("a host is required")
+        if parts.username or parts.password:
+            problems.append("credentials are not allowed")
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            problems.append("give only scheme, host and port; the client adds /metadata/...")
+        try:
+            port = parts.port or 80
+        except ValueError:
+            problems.append("the port is not a number between 0 and 65535")
+            port = 80
+        if problems:
+            raise ImdsRequestError(
+                "Invalid IMDS endpoint %r: %s. Example: http://169.254.169.254 or http://127.0.0.1:8080."
+                % (url, "; ".join(problems)))
+        self.host = parts.hostname or ""
+        self.port = port
+        host_text = "[%s]" % self.host if ":" in self.host else self.host
+        self.base_url = "http://%s:%d" % (host_text, port) if port != 80 else "http://%s" % host_text
+
+
+class HttpResponse:
+    """Status, headers (lower-case names) and the complete body of one answer."""
+
+    __slots__ = ("status", "reason", "headers", "body")
+
+    def __init__(self, status: int, reason: str, headers: dict, body: bytes) -> None:
+        self.status = status
+        self.reason = reason
+        self.headers = headers
+        self.body = body
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: bytes | None = None,
+         connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
+         max_body_bytes: int = MAX_BODY_BYTES) -> HttpResponse:
+    """Send one request and return the full answer, whatever its status.
+
+    Raises the transport errors of ``_errors``: unreachable, timeout, reset,
+    bad response, too large.
+    """
+    url = endpoint.base_url + path
+    connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=connect_timeout)
+    try:
+        _connect(connection, url, connect_timeout)
+        sock = connection.sock
+        sock.settimeout(read_timeout)
+        deadline = time.monotonic() + read_timeout
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            payload = _read_body(response, sock, deadline, url, max_body_bytes)
+        except socket.timeout:
+            raise ImdsTimeoutError(
+                "IMDS at %s accepted the connection but did not answer within %.1f s. "
+                "It may be overloaded, or something other than IMDS holds this address. %s"
+                % (url, read_timeout, ROUTE_HINT), url=url)
+        except (http.client.IncompleteRead, ConnectionError) as exc:
+            raise ImdsConnectionResetError(
+                "The connection to IMDS at %s was closed before a complete answer arrived (%s)."
+                % (url, _describe(exc)), url=url)
+        except http.client.HTTPException as exc:
+            raise ImdsBadResponseError(
+                "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
+                "listening on this address." % (url, _describe(exc)), url=url)
+        except OSError as exc:
+            raise ImdsConnectionResetError(
+                "The connection to IMDS at %s failed while talking (%s)." % (url, _describe(exc)), url=url)
+        headers_out = {}
+        for name, value in response.getheaders():
+            key = name.lower()
+            headers_out[key] = headers_out[key] + ", " + value if key in headers_out else value
+        return HttpResponse(response.status, response.reason, headers_out, payload)
+    finally:
+        connection.close()
+
+
+def _connect(connection: http.client.HTTPConnection, url: str, connect_timeout: float) -> None:
+    try:
+        connection.connect()
+    except socket.timeout:
+        raise ImdsUnreachableError(
+            "No connection to IMDS at %s within %.1f s (connect timed out): no route leads there, "
+            "or packets are dropped on the way. %s" % (url, connect_timeout, ROUTE_HINT), url=url)
+    except ConnectionRefusedError:
+        raise ImdsUnreachableError(
+            "IMDS at %s refused the connection: nothing listens on that address and port. "
+            "If you overrode the endpoint (option endpoint or AZURE_IMDS_ENDPOINT), check it. %s"
+            % (url, ROUTE_HINT), url=url)
+    except OSError as exc:
+        if exc.errno in _NO_ROUTE_ERRNOS:
+            reason = "there is no route to it (%s)" % _describe(exc)
+        else:
+            reason = _describe(exc)
+        raise ImdsUnreachableError(
+            "Could not connect to IMDS at %s: %s. %s" % (url, reason, ROUTE_HINT), url=url)
+
+
+def _read_body(response: http.client.HTTPResponse, sock: socket.socket, deadline: float,
+               url: str, max_body_bytes: int) -> bytes:
+    declared = response.getheader("Content-Length")
+    if declared and declared.strip().isdigit() and int(declared) > max_body_bytes:
+        raise _too_large(url, max_body_bytes, "declared %s bytes" % declared.strip())
+    chunks = []
+    received = 0
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            # A server that drips bytes slowly never trips the per-read timeout.
+            raise socket.timeout("body not complete before the read deadline")
+        sock.settimeout(remaining)
+        chunk = response.read1(READ_CHUNK_BYTES)
+        if not chunk:
+            break
+        received += len(chunk)
+        if received > max_body_bytes:
+            raise _too_large(url, max_body_bytes, "more than %d bytes arrived" % max_body_bytes)
+        chunks.append(chunk)
+    if response.length:
+        raise http.client.IncompleteRead(b"".join(chunks), response.length)
+    return b"".join(chunks)
+
+
+def _too_large(url: str, limit: int, detail: str) -> ImdsResponseTooLargeError:
+    return ImdsResponseTooLargeError(
+        "The answer from %s is larger than the %d-byte limit (%s). IMDS documents are a few "
+        "kilobytes; a proxy or another server probably answered. Query a narrower path "
+        "(for example instance/compute) if you really need more." % (url, limit, detail), url=url)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, http.client.IncompleteRead):
+        return "body truncated: %d bytes read, %s more expected" % (len(exc.partial), exc.expected)
+    text = str(exc) or type(exc).__name__
+    return "%s: %s" % (type(exc).__name__, text) if type(exc).__name__ not in text else text

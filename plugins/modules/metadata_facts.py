@@ -1,0 +1,169 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: metadata_facts
+short_description: Gather Azure VM facts from the Instance Metadata Service
+version_added: 0.1.0
+description:
+  - Reads C(/metadata/instance) from the Azure Instance Metadata Service (IMDS) with ONE HTTP request
+    and returns it as the fact C(azure_imds).
+  - C(compute) and C(network) are exactly what IMDS returned (every value stays a string), except that
+    C(compute.userData) is left out unless O(include_user_data=true).
+  - C(tags) is a dictionary of tag names to values, built from C(compute.tagsList) when that list is not
+    empty, else parsed from C(compute.tags).
+  - Run it on the Azure VM itself; IMDS answers only from inside the VM.
+extends_documentation_fragment:
+  - action_common_attributes
+  - action_common_attributes.facts
+  - imds.azure.client
+  - imds.azure.client.api_version
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads, so check mode gathers the same facts.
+  diff_mode:
+    support: none
+  facts:
+    support: full
+  platform:
+    platforms: posix
+options:
+  include_user_data:
+    description:
+      - Keep C(compute.userData) (base64 text) in the fact.
+      - Off by default because facts are cached and logged, and user data often holds secrets.
+    type: bool
+    default: false
+notes:
+  - Values from IMDS are data, never templates; ansible-core does not template them.
+seealso:
+  - module: imds.azure.metadata_info
+  - module: ansible.builtin.setup
+author:
+  - imds.azure contributors (@imds-azure)
+"""
+
+EXAMPLES = r"""
+- name: Gather IMDS facts
+  imds.azure.metadata_facts:
+
+- name: Show where the VM runs
+  ansible.builtin.debug:
+    msg: >-
+      {{ ansible_facts.azure_imds.compute.name }} is in {{ ansible_facts.azure_imds.compute.location }},
+      zone {{ ansible_facts.azure_imds.compute.zone or 'none' }},
+      fault domain {{ ansible_facts.azure_imds.compute.platformFaultDomain }}
+
+- name: Act on a tag
+  ansible.builtin.debug:
+    msg: This is a web server
+  when: ansible_facts.azure_imds.tags.Role | default('') == 'web'
+
+- name: Pin an older api-version and wait at most 20 s for IMDS
+  imds.azure.metadata_facts:
+    api_version: '2021-02-01'
+    max_retry_time: 20
+"""
+
+RETURN = r"""
+ansible_facts:
+  description: Facts to add to C(ansible_facts).
+  returned: success
+  type: complex
+  contains:
+    azure_imds:
+      description: The VM's instance metadata.
+      returned: success
+      type: complex
+      contains:
+        compute:
+          description:
+            - The C(compute) object of C(/metadata/instance), unchanged except for C(userData).
+            - Which keys exist depends on O(api_version) and on the VM.
+          returned: success
+          type: dict
+          sample:
+            location: westus
+            name: examplevmname
+            platformFaultDomain: '36'
+            platformUpdateDomain: '42'
+            vmSize: Standard_A3
+            zone: ''
+            tags: baz:bash;foo:bar
+        network:
+          description: The C(network) object of C(/metadata/instance), unchanged.
+          returned: success
+          type: dict
+          sample:
+            interface:
+              - ipv4:
+                  ipAddress:
+                    - privateIpAddress: 10.144.133.132
+                      publicIpAddress: ''
+                  subnet:
+                    - address: 10.144.133.128
+                      prefix: '26'
+                ipv6:
+                  ipAddress: []
+                macAddress: 0011AAFFBB22
+        tags:
+          description:
+            - The VM's tags as a dictionary, from C(compute.tagsList), or from C(compute.tags) when
+              the list is empty or missing.
+            - In C(compute.tags) each entry is split at its first C(:), so values may contain C(:).
+          returned: success
+          type: dict
+          sample:
+            baz: bash
+            foo: bar
+        api_version:
+          description: The api-version that answered.
+          returned: success
+          type: str
+          sample: '2025-04-07'
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsError
+from ansible_collections.imds.azure.plugins.module_utils._facts import (
+    FACT_NAME,
+    InstanceDocumentError,
+    build_fact,
+)
+from ansible_collections.imds.azure.plugins.module_utils._module import (
+    client_argument_spec,
+    client_from_params,
+    fail_with,
+)
+
+
+def main() -> None:
+    argument_spec = client_argument_spec()
+    argument_spec.update(include_user_data=dict(type="bool", default=False))
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
+    try:
+        client = client_from_params(module.params)
+        result = client.instance()
+        try:
+            fact = build_fact(result.data, result.api_version, module.params["include_user_data"])
+        except InstanceDocumentError as exc:
+            raise ImdsBadResponseError(
+                "IMDS at %s returned an instance document of the wrong shape: %s." % (result.url, exc),
+                url=result.url)
+    except ImdsError as exc:
+        fail_with(module, exc)
+        return
+
+    module.exit_json(changed=False, ansible_facts={FACT_NAME: fact})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,208 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: metadata_info
+short_description: Read any path of the Azure Instance Metadata Service
+version_added: 0.1.0
+description:
+  - Sends one GET to C(/metadata/<path>) on the Azure Instance Metadata Service (IMDS) and returns the
+    parsed JSON as RV(data), or the raw answer as RV(text) with O(format=text).
+  - Works for every category, for example C(versions), C(instance/compute/vmId), C(loadbalancer),
+    C(scheduledevents), C(attested/document) and C(identity/info).
+  - Use M(imds.azure.metadata_facts) to gather the whole instance document as facts.
+extends_documentation_fragment:
+  - action_common_attributes
+  - imds.azure.client
+attributes:
+  check_mode:
+    support: full
+    details: The module only reads, so check mode returns the same data.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  path:
+    description:
+      - The path below C(/metadata/), such as V(instance/network/interface/0/macAddress).
+      - Segments are letters, digits, C(_), C(.) and C(-), separated by C(/); array elements are
+        addressed by their index. A leading C(/metadata/) is accepted and ignored.
+    type: str
+    required: true
+  format:
+    description:
+      - V(json) parses the answer into RV(data). V(text) returns it unparsed in RV(text).
+      - IMDS answers a single value (a leaf, such as C(instance/compute/vmId)) only with V(text).
+      - V(text) exists only for C(instance) paths.
+    type: str
+    choices: [json, text]
+    default: json
+  api_version:
+    description:
+      - The IMDS api-version to request.
+      - Defaults to V(2025-04-07), to V(2020-07-01) for C(scheduledevents), and to none for C(versions),
+        which takes no api-version.
+      - If IMDS refuses it and lists the versions it offers, the request is retried once with the newest
+        version that both IMDS and this collection know; RV(api_version) says which one answered.
+    type: str
+  query:
+    description:
+      - Extra query parameters, for example C(nonce) for C(attested/document) or
+        C(resource) for C(identity/oauth2/token).
+      - C(api-version) and C(format) have options of their own and are refused here.
+    type: dict
+    default: {}
+notes:
+  - An C(identity/oauth2/token) answer contains an access token. Use C(no_log) on such a task.
+seealso:
+  - module: imds.azure.metadata_facts
+author:
+  - imds.azure contributors (@imds-azure)
+"""
+
+EXAMPLES = r"""
+- name: List the api-versions IMDS supports
+  imds.azure.metadata_info:
+    path: versions
+  register: versions
+
+- name: Read one value (a leaf needs format text)
+  imds.azure.metadata_info:
+    path: instance/compute/vmId
+    format: text
+  register: vm_id
+
+- name: Read the load balancer metadata
+  imds.azure.metadata_info:
+    path: loadbalancer
+  register: lb
+
+- name: Poll scheduled events
+  imds.azure.metadata_info:
+    path: scheduledevents
+  register: events
+
+- name: Get an attested document with our own nonce
+  imds.azure.metadata_info:
+    path: attested/document
+    query:
+      nonce: "{{ 99999999 | random }}"
+  register: attested
+"""
+
+RETURN = r"""
+data:
+  description: The parsed JSON answer.
+  returned: when O(format=json)
+  type: raw
+  sample:
+    apiVersions: ['2017-03-01', '2025-04-07']
+text:
+  description: The answer as text.
+  returned: when O(format=text)
+  type: str
+  sample: 02aab8a4-74ef-476e-8182-f6d2ba4166a6
+url:
+  description: The URL that answered (with its query string).
+  returned: always
+  type: str
+  sample: http://169.254.169.254/metadata/versions
+api_version:
+  description: The api-version that answered, or null when none was sent.
+  returned: success
+  type: str
+  sample: '2025-04-07'
+status:
+  description: The HTTP status of the answer.
+  returned: success
+  type: int
+  sample: 200
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
+    DEFAULT_API_VERSION,
+    DEFAULT_SCHEDULED_EVENTS_API_VERSION,
+    INSTANCE_API_VERSIONS,
+    SCHEDULED_EVENTS_API_VERSIONS,
+)
+from ansible_collections.imds.azure.plugins.module_utils._client import metadata_path
+from ansible_collections.imds.azure.plugins.module_utils._errors import (
+    ImdsApiVersionError,
+    ImdsBadRequestError,
+    ImdsError,
+)
+from ansible_collections.imds.azure.plugins.module_utils._module import (
+    client_argument_spec,
+    client_from_params,
+    fail_with,
+)
+
+
+def category_defaults(request_path: str) -> tuple:
+    """Return (api_version, known versions) for a ``/metadata/...`` path."""
+    category = request_path.split("/")[2]
+    if category == "versions":
+        return None, INSTANCE_API_VERSIONS
+    if category == "scheduledevents":
+        return DEFAULT_SCHEDULED_EVENTS_API_VERSION, SCHEDULED_EVENTS_API_VERSIONS
+    return DEFAULT_API_VERSION, INSTANCE_API_VERSIONS
+
+
+def leaf_hint(error: ImdsBadRequestError, request_path: str, fmt: str) -> ImdsBadRequestError:
+    """Add "use format=text" to a 400 on an instance path that may be a leaf."""
+    segments = request_path.split("/")[2:]
+    if fmt == "json" and segments[0] == "instance" and len(segments) > 2 and "format=text" not in error.message:
+        error.message += (" %s may be a single value (a leaf); IMDS returns leaves only with format=text, "
+                          "so set format: text." % "/".join(segments))
+    return error
+
+
+def main() -> None:
+    argument_spec = client_argument_spec(api_version_default=None)
+    argument_spec.update(
+        path=dict(type="str", required=True),
+        format=dict(type="str", choices=["json", "text"], default="json"),
+        query=dict(type="dict", default={}),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    fmt = params["format"]
+
+    try:
+        request_path = metadata_path(params["path"])
+        default_version, known_versions = category_defaults(request_path)
+        query = dict(params["query"])
+        if "format" in query:
+            module.fail_json(msg="Set the answer format with the format option, not in query.")
+        if request_path.startswith("/metadata/instance") or fmt == "text":
+            query["format"] = fmt
+        client = client_from_params(params)
+        try:
+            result = client.get(request_path, params=query, api_version=params["api_version"] or default_version,
+                                expect=fmt, known_versions=known_versions)
+        except ImdsApiVersionError:
+            raise
+        except ImdsBadRequestError as exc:
+            raise leaf_hint(exc, request_path, fmt)
+    except ImdsError as exc:
+        fail_with(module, exc)
+        return
+
+    output = dict(changed=False, url=result.url, api_version=result.api_version, status=result.status)
+    if fmt == "text":
+        output["text"] = result.text
+    else:
+        output["data"] = result.data
+    module.exit_json(**output)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,113 @@
+"""Test-suite wiring: import paths, the network-safety guard, and shared fixtures."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent
+sys.path[:0] = [str(TESTS), str(TESTS / "netguard"), str(TESTS.parent / ".cache" / "collections")]
+
+# pylint: disable=wrong-import-position
+import imds_netguard  # noqa: E402
+
+from emulator.server import ImdsEmulator  # noqa: E402
+from helpers import netns, paths  # noqa: E402
+
+# The guard covers this process now and, through PYTHONPATH (helpers.ansible_runner), every
+# Python subprocess; violations land in one log that the autouse fixture below reads.
+NETGUARD_LOG = Path(os.environ.setdefault(
+    imds_netguard.LOG_ENV, str(TESTS.parent / ".cache" / ("netguard-%d.log" % os.getpid())))).resolve()
+os.environ.setdefault(imds_netguard.ROOT_NETNS_ENV, imds_netguard.netns_id())
+imds_netguard.install()
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line("markers", "expect_netguard_violation: the test provokes the network guard on purpose")
+    if not paths.COLLECTIONS_PATH.exists():
+        raise pytest.UsageError("run `make test` (or tools/setup.sh) first: %s is missing" % paths.COLLECTIONS_PATH)
+    NETGUARD_LOG.parent.mkdir(parents=True, exist_ok=True)
+    NETGUARD_LOG.write_text("")
+    if netns.available() is None:
+        netns.remove_stale()
+
+
+@pytest.fixture(autouse=True)
+def network_guard(request):
+    """Fail any test that tried to reach 169.254.0.0/16, 168.63.129.16 or a non-loopback address."""
+    start = NETGUARD_LOG.stat().st_size
+    yield
+    with open(NETGUARD_LOG, encoding="utf-8") as handle:
+        handle.seek(start)
+        violations = [json.loads(line) for line in handle if line.strip()]
+    if request.node.get_closest_marker("expect_netguard_violation"):
+        if not violations:
+            pytest.fail("the network guard should have stopped a connection in this test, and did not")
+        return
+    if violations:
+        pytest.fail("network guard: this test tried to connect where tests must never go:\n%s"
+                    % "\n".join(json.dumps(v) for v in violations))
+
+
+@pytest.fixture
+def emulator():
+    """An IMDS emulator on 127.0.0.1 (any free port), stopped after the test."""
+    with ImdsEmulator() as running:
+        yield running
+
+
+@pytest.fixture
+def make_emulator():
+    """Factory for extra emulators (profiles, options); all are stopped after the test."""
+    started = []
+
+    def factory(**kwargs) -> ImdsEmulator:
+        running = ImdsEmulator(**kwargs).start()
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def make_netns():
+    """Factory for network namespaces; each is deleted (and its processes stopped) after the test."""
+    reason = netns.available()
+    if reason:
+        pytest.skip(reason)
+    created = []
+
+    def factory(tag: str) -> netns.NetNs:
+        namespace = netns.NetNs(tag)
+        created.append(namespace)
+        return namespace
+
+    yield factory
+    for namespace in reversed(created):
+        namespace.delete()
+
+
+class VirtualClock:
+    """Shared by a client and an emulator: sleeping advances time instantly, so a 70 s policy runs in ms."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.sleeps = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return VirtualClock()

@@ -1,0 +1,1 @@
+"""A faithful Azure IMDS emulator for the imds.azure tests (importable as ``emulator``)."""

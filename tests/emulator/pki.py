@@ -1,0 +1,105 @@
+"""A throw-away PKI (root -> intermediate -> leaf) that signs attested documents as PKCS#7 SignedData."""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import threading
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
+
+KEY_BITS = 2048
+LEAF_COMMON_NAME = "metadata.azure.com"
+
+
+def _name(common_name: str) -> x509.Name:
+    return x509.Name([
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "imds.azure test PKI"),
+        x509.NameAttribute(NameOID.COMMON_NAME, common_name),
+    ])
+
+
+def _new_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
+
+
+def _certificate(subject: x509.Name, subject_key, issuer: x509.Name, issuer_key, ca: bool,
+                 san: list | None = None) -> x509.Certificate:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(subject_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(subject_key.public_key()), critical=False)
+    )
+    if ca:
+        builder = builder.add_extension(
+            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True, crl_sign=True,
+                          encipher_only=False, decipher_only=False), critical=True)
+    else:
+        builder = builder.add_extension(
+            x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=False, crl_sign=False,
+                          encipher_only=False, decipher_only=False), critical=True)
+    if san:
+        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+class EmulatorPki:
+    """Keys and certificates are made on first use: RSA key generation takes a moment."""
+
+    def __init__(self, leaf_common_name: str = LEAF_COMMON_NAME) -> None:
+        self.leaf_common_name = leaf_common_name
+        self._lock = threading.Lock()
+        self._ready = False
+        self.root_cert = self.intermediate_cert = self.leaf_cert = None
+        self._leaf_key = None
+
+    def _ensure(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            root_key, inter_key, leaf_key = _new_key(), _new_key(), _new_key()
+            root_name = _name("imds.azure Test Root CA")
+            inter_name = _name("imds.azure Test Intermediate CA")
+            self.root_cert = _certificate(root_name, root_key, root_name, root_key, ca=True)
+            self.intermediate_cert = _certificate(inter_name, inter_key, root_name, root_key, ca=True)
+            self.leaf_cert = _certificate(_name(self.leaf_common_name), leaf_key, inter_name, inter_key, ca=False,
+                                          san=[self.leaf_common_name])
+            self._leaf_key = leaf_key
+            self._ready = True
+
+    def root_pem(self) -> bytes:
+        self._ensure()
+        return self.root_cert.public_bytes(serialization.Encoding.PEM)
+
+    def intermediate_pem(self) -> bytes:
+        self._ensure()
+        return self.intermediate_cert.public_bytes(serialization.Encoding.PEM)
+
+    def write_root(self, path: str) -> None:
+        with open(path, "wb") as handle:
+            handle.write(self.root_pem())
+
+    def sign(self, content: bytes) -> str:
+        """Return base64 DER of a PKCS#7 SignedData holding ``content``, the leaf and the intermediate."""
+        self._ensure()
+        signed = (
+            pkcs7.PKCS7SignatureBuilder()
+            .set_data(content)
+            .add_signer(self.leaf_cert, self._leaf_key, hashes.SHA256())
+            .add_certificate(self.intermediate_cert)
+            .sign(serialization.Encoding.DER, [])
+        )
+        return base64.b64encode(signed).decode("ascii")

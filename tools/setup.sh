@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Idempotent set-up for a fresh machine, run by `make demo` and `make test`:
+#   - Debian packages the tests use (redis-server, iproute2), when running as root;
+#   - a virtualenv in .cache/venv with the pinned versions of requirements/test.txt;
+#   - community.general and ansible.windows, unpacked from the `ansible` package on PyPI
+#     (Galaxy is not reachable here), plus a link that makes this checkout imds.azure;
+#   - a local stand-in for the get-pip.py that ansible-test would download.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cache="$root/.cache"
+venv="$cache/venv"
+collections="$cache/collections/ansible_collections"
+ansible_package_version=12.3.0
+mkdir -p "$cache"
+
+install_debian_packages() {
+    local missing=()
+    command -v redis-server >/dev/null || missing+=(redis-server)
+    command -v ip >/dev/null || missing+=(iproute2)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup: not root, cannot install ${missing[*]}; tests that need them will be skipped" >&2
+        return 0
+    fi
+    echo "setup: apt-get install ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 || {
+        apt-get update -qq >/dev/null
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    }
+}
+
+pick_python() {
+    local candidate
+    for candidate in python3.11 python3; do
+        if command -v "$candidate" >/dev/null &&
+            "$candidate" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 14))'; then
+            command -v "$candidate"
+            return 0
+        fi
+    done
+    echo "setup: need Python 3.11 to 3.13 for ansible-core 2.19" >&2
+    return 1
+}
+
+install_venv() {
+    local stamp="$venv/.installed"
+    if [ -f "$stamp" ] && cmp -s "$stamp" "$root/requirements/test.txt"; then
+        return 0
+    fi
+    echo "setup: creating $venv"
+    rm -rf "$venv"
+    "$(pick_python)" -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$root/requirements/test.txt" 2>&1 |
+        grep -v "^WARNING: Location" || true
+    "$venv/bin/python" -c 'import ansible, pytest, cryptography, redis, jsonschema' # fail loudly if pip did not
+    cp "$root/requirements/test.txt" "$stamp"
+}
+
+install_collections() {
+    local stamp="$collections/.ansible-$ansible_package_version"
+    if [ ! -f "$stamp" ]; then
+        echo "setup: unpacking collections from ansible==$ansible_package_version"
+        mkdir -p "$cache/downloads"
+        "$venv/bin/python" -m pip download -q --disable-pip-version-check --no-deps \
+            "ansible==$ansible_package_version" -d "$cache/downloads" 2>&1 | grep -v "^WARNING: Location" || true
+        "$venv/bin/python" "$root/tools/extract_collections.py" \
+            "$cache/downloads/ansible-$ansible_package_version-py3-none-any.whl" "$collections" \
+            community.general ansible.windows
+        touch "$stamp"
+    fi
+    mkdir -p "$collections/imds"
+    ln -sfn "$root" "$collections/imds/azure"
+}
+
+install_get_pip_standin() {
+    # ansible-test bootstraps pip in its virtualenvs with get-pip.py from the internet.
+    local pip_version
+    pip_version=$("$venv/bin/python" -c \
+        'import re, ansible_test._internal.python_requirements as m, inspect; print(re.search(r"pip=.(\d+(\.\d+)+)", inspect.getsource(m.get_venv_packages)).group(1))')
+    local target="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
+    mkdir -p "$(dirname "$target")"
+    cp "$root/tools/get_pip_standin.py" "$target"
+}
+
+install_debian_packages
+install_venv
+install_collections
+install_get_pip_standin
