@@ -60,12 +60,16 @@ def base_env(work_dir: Path, extra: dict | None = None) -> dict:
     return env
 
 
-def run_playbook(work_dir: Path, playbook: str, inventory: str = "localhost,", env: dict | None = None,
+def run_playbook(work_dir: Path, playbook: str, inventory: str | None = None, env: dict | None = None,
                  args: list | None = None, prefix: list | None = None, timeout: float = 300) -> PlaybookRun:
     """Write ``playbook`` (YAML text) into ``work_dir`` and run it; ``prefix`` wraps the command (ip netns exec)."""
     work_dir.mkdir(parents=True, exist_ok=True)
     playbook_file = work_dir / "playbook.yml"
     playbook_file.write_text(playbook)
+    if inventory is None:
+        local_inventory = work_dir / "localhost.ini"
+        local_inventory.write_text("localhost ansible_connection=local\n")
+        inventory = str(local_inventory)
     results_file = work_dir / "results.jsonl"
     if results_file.exists():
         results_file.unlink()

@@ -1,0 +1,266 @@
+"""imds.azure.metadata_facts through ansible-playbook, against the emulator over HTTP on loopback."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from emulator.faults import Fault
+from helpers import paths
+from helpers.ansible_runner import run_playbook
+
+GATHER = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: gather
+      imds.azure.metadata_facts:
+{options}
+      register: gathered
+    - name: after
+      ansible.builtin.debug:
+        var: ansible_facts.azure_imds
+"""
+
+
+def gather(tmp_path, emulator, options: str = "", args: list | None = None, env: dict | None = None):
+    indented = "\n".join("        " + line for line in options.strip().splitlines())
+    run_env = {"AZURE_IMDS_ENDPOINT": emulator.url} if emulator is not None else {}
+    run_env.update(env or {})
+    return run_playbook(tmp_path, GATHER.format(options=indented), env=run_env, args=args)
+
+
+def expected_fact(document: dict, include_user_data: bool = False) -> tuple:
+    compute = copy.deepcopy(document.get("compute", {}))
+    if not include_user_data:
+        compute.pop("userData", None)
+    return compute, document.get("network", {})
+
+
+def test_facts_from_the_seed_vm(tmp_path, emulator):
+    run = gather(tmp_path, emulator)
+    assert run.rc == 0, run.output
+    result = run.task("gather")["result"]
+    assert result["changed"] is False
+    fact = result["ansible_facts"]["azure_imds"]
+    compute, network = expected_fact(emulator.profile)
+    assert fact["compute"] == compute
+    assert fact["network"] == network
+    assert "userData" not in fact["compute"]
+    assert fact["tags"] == {"baz": "bash", "foo": "bar"}
+    assert fact["api_version"] == "2025-04-07"
+    # The fact is visible to later tasks under ansible_facts.
+    assert run.task("after")["result"]["ansible_facts.azure_imds"]["compute"]["name"] == "examplevmname"
+    # ONE request per run.
+    assert len(emulator.requests) == 1
+    assert emulator.requests[0].path == "/metadata/instance"
+
+
+def test_user_data_only_on_request(tmp_path, emulator):
+    run = gather(tmp_path, emulator, "include_user_data: true")
+    assert run.rc == 0, run.output
+    assert run.task("gather")["result"]["ansible_facts"]["azure_imds"]["compute"]["userData"] == "Zm9vYmFy"
+
+
+def test_check_mode_gathers_the_same_facts(tmp_path, emulator):
+    run = gather(tmp_path, emulator, args=["--check"])
+    assert run.rc == 0, run.output
+    fact = run.task("gather")["result"]["ansible_facts"]["azure_imds"]
+    assert fact["compute"] == expected_fact(emulator.profile)[0]
+    assert len(emulator.requests) == 1
+
+
+def test_old_api_version_returns_only_its_fields(tmp_path, emulator):
+    run = gather(tmp_path, emulator, "api_version: '2019-06-01'")
+    assert run.rc == 0, run.output
+    fact = run.task("gather")["result"]["ansible_facts"]["azure_imds"]
+    assert fact["api_version"] == "2019-06-01"
+    for newer in ("osProfile", "securityProfile", "licenseType", "userData", "isHostCompatibilityLayerVm"):
+        assert newer not in fact["compute"]
+    assert fact["compute"]["storageProfile"]["osDisk"]["name"] == "exampleosdiskname"
+    assert fact["compute"]["azEnvironment"] == "AZUREPUBLICCLOUD"
+
+
+def test_endpoint_option_beats_the_environment(tmp_path, emulator, make_emulator):
+    other = make_emulator()
+    run = gather(tmp_path, emulator, "endpoint: %s" % other.url)
+    assert run.rc == 0, run.output
+    assert len(other.requests) == 1 and not emulator.requests
+
+
+def test_dead_proxies_in_the_environment_are_bypassed(tmp_path, emulator):
+    proxies = {name: "http://127.0.0.1:9" for name in
+               ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")}
+    run = gather(tmp_path, emulator, env=proxies)
+    assert run.rc == 0, run.output
+    assert len(emulator.requests) == 1
+
+
+# -- every real document, key for key --------------------------------------------------------
+
+def full_documents() -> dict:
+    """Every full /metadata/instance document in the shared samples, plus halves joined into one."""
+    documents = {}
+    for folder in (paths.SAMPLES, paths.FIELD_SAMPLES):
+        for path in sorted(folder.glob("*.json")):
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if isinstance(data, dict) and "compute" in data and "network" in data:
+                documents[path.stem] = data
+
+    def load(folder, name):
+        return json.loads((folder / name).read_text(encoding="utf-8"))
+
+    documents["docs-compute-2025+docs-network-ipv6"] = {
+        "compute": load(paths.SAMPLES, "docs-compute-linux-2025-04-07.json"),
+        "network": load(paths.SAMPLES, "docs-network-ipv6.json")}
+    documents["beats-aks-compute+cloudinit-secondary-ipv4s"] = {
+        "compute": load(paths.FIELD_SAMPLES, "beats-aks-vmss-compute.json"),
+        "network": load(paths.FIELD_SAMPLES, "cloudinit-network-ipv6-secondary-ipv4s.json")}
+    documents["seed-example-vm"] = json.loads((paths.TESTS / "emulator/profiles/seed-example-vm.json").read_text())
+    return documents
+
+
+def test_every_sample_document_comes_back_key_for_key(tmp_path, make_emulator):
+    documents = full_documents()
+    assert len(documents) >= 8
+    emulators = {name: make_emulator(profile=doc) for name, doc in documents.items()}
+    inventory = tmp_path / "hosts.yml"
+    hosts = {"vm%d" % i: {"ansible_connection": "local", "imds_endpoint": emulators[name].url, "sample": name}
+             for i, name in enumerate(documents)}
+    inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
+    playbook = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: gather
+      imds.azure.metadata_facts:
+        endpoint: "{{ imds_endpoint }}"
+        include_user_data: true
+"""
+    run = run_playbook(tmp_path, playbook, inventory=str(inventory), args=["--forks", "10"])
+    assert run.rc == 0, run.output
+    for host, spec in hosts.items():
+        document = documents[spec["sample"]]
+        fact = run.task("gather", host)["result"]["ansible_facts"]["azure_imds"]
+        assert fact["compute"] == document["compute"], spec["sample"]
+        assert fact["network"] == document["network"], spec["sample"]
+        assert json.dumps(fact["compute"], sort_keys=True) == json.dumps(document["compute"], sort_keys=True)
+        assert len(emulators[spec["sample"]].requests) == 1
+
+
+def test_unicode_and_colon_tags_survive(tmp_path, make_emulator):
+    document = json.loads((paths.FIELD_SAMPLES / "wala-unicode.json").read_text(encoding="utf-8"))
+    document["compute"]["tags"] = "Ort:Zürich;version:aks:1.25.6;空:値"
+    run = gather(tmp_path, make_emulator(profile=document))
+    assert run.rc == 0, run.output
+    fact = run.task("gather")["result"]["ansible_facts"]["azure_imds"]
+    assert fact["compute"]["location"] == "wéstus"
+    assert fact["tags"] == {"Ort": "Zürich", "version": "aks:1.25.6", "空": "値"}
+
+
+def test_hostile_values_are_not_templated(tmp_path, make_emulator):
+    marker = tmp_path / "pwned"
+    document = json.loads((paths.TESTS / "emulator/profiles/seed-example-vm.json").read_text())
+    hostile = "{{ lookup('pipe', 'touch %s') }}" % marker
+    document["compute"]["tags"] = "Role:%s" % hostile
+    document["compute"]["name"] = hostile
+    playbook = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: gather
+      imds.azure.metadata_facts:
+    - name: use
+      ansible.builtin.debug:
+        msg: "{{ ansible_facts.azure_imds.tags.Role }} / {{ ansible_facts.azure_imds.compute.name }}"
+"""
+    run = run_playbook(tmp_path, playbook, env={"AZURE_IMDS_ENDPOINT": make_emulator(profile=document).url})
+    assert run.rc == 0, run.output
+    assert run.task("use")["result"]["msg"] == "%s / %s" % (hostile, hostile)
+    assert not marker.exists()
+
+
+# -- faults, end to end -----------------------------------------------------------------------
+
+def test_gone_with_retry_after_then_success(tmp_path, emulator):
+    emulator.add_fault(Fault(status=410, count=2, retry_after="1"))
+    run = gather(tmp_path, emulator)
+    assert run.rc == 0, run.output
+    assert [r.status for r in emulator.requests] == [410, 410, 200]
+
+
+def test_429_burst_then_success(tmp_path, emulator):
+    emulator.add_fault(Fault(status=429, count=3, retry_after="0"))
+    run = gather(tmp_path, emulator)
+    assert run.rc == 0, run.output
+    assert [r.status for r in emulator.requests] == [429, 429, 429, 200]
+
+
+def test_500_then_200(tmp_path, emulator):
+    emulator.add_fault("status=500,count=1")
+    run = gather(tmp_path, emulator)
+    assert run.rc == 0, run.output
+    assert [r.status for r in emulator.requests] == [500, 200]
+
+
+@pytest.mark.parametrize("fault, error_type, words", [
+    ("status=400", "ImdsBadRequestError", "invalid (400"),
+    ("status=404", "ImdsNotFoundError", "404"),
+    ("status=405", "ImdsMethodNotAllowedError", "405"),
+    ("kind=redirect", "ImdsRedirectError", "never redirects"),
+    ("kind=html", "ImdsBadResponseError", "got HTML"),
+    ("kind=malformed", "ImdsBadResponseError", "not valid JSON"),
+    ("kind=oversize", "ImdsResponseTooLargeError", "1048576-byte limit"),
+])
+def test_failures_are_clear_and_not_retried(tmp_path, emulator, fault, error_type, words):
+    emulator.add_fault(fault)
+    run = gather(tmp_path, emulator)
+    assert run.rc == 2, run.output
+    assert run.task("gather")["status"] == "failed"
+    result = run.task("gather")["result"]
+    assert result["error_type"] == error_type
+    assert words in result["msg"]
+    assert result["attempts"] == 1 and len(emulator.requests) == 1
+
+
+def test_truncated_body_fails_after_retries(tmp_path, emulator):
+    emulator.add_fault("kind=truncate")
+    run = gather(tmp_path, emulator, "max_retry_time: 2")
+    assert run.rc == 2, run.output
+    result = run.task("gather")["result"]
+    assert result["error_type"] == "ImdsConnectionResetError"
+    assert "truncated" in result["msg"]
+    assert result["attempts"] == 2
+
+
+def test_server_that_never_answers(tmp_path, emulator):
+    emulator.add_fault("kind=hang")
+    run = gather(tmp_path, emulator, "timeout: 1\nmax_retry_time: 0")
+    assert run.rc == 2, run.output
+    result = run.task("gather")["result"]
+    assert result["error_type"] == "ImdsTimeoutError"
+    assert "did not answer within 1.0 s" in result["msg"]
+
+
+def test_nothing_listening(tmp_path):
+    import socket  # pylint: disable=import-outside-toplevel
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    run = run_playbook(tmp_path, GATHER.format(options="        max_retry_time: 0"),
+                       env={"AZURE_IMDS_ENDPOINT": "http://127.0.0.1:%d" % port})
+    assert run.rc == 2, run.output
+    result = run.task("gather")["result"]
+    assert result["error_type"] == "ImdsUnreachableError"
+    assert "Is this an Azure VM?" in result["msg"] and "imds.azure.imds_route" in result["msg"]
+
+
+def test_bad_option_values_fail_cleanly(tmp_path, emulator):
+    run = gather(tmp_path, emulator, "endpoint: 'ftp://169.254.169.254'")
+    assert run.rc == 2, run.output
+    assert "Invalid IMDS endpoint" in run.task("gather")["result"]["msg"]
+    run = gather(tmp_path, emulator, "timeout: -1")
+    assert run.rc == 2, run.output
+    assert "timeout must be a positive number" in run.task("gather")["result"]["msg"]
+    assert not emulator.requests

@@ -1,0 +1,125 @@
+"""imds.azure.metadata_info through ansible-playbook against the emulator."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import pytest
+from emulator.faults import Fault
+from helpers.ansible_runner import run_playbook
+
+PLAYBOOK = """
+- hosts: all
+  gather_facts: false
+  tasks:
+{tasks}
+"""
+
+
+def run_tasks(tmp_path, emulator, tasks: str, args: list | None = None):
+    return run_playbook(tmp_path, PLAYBOOK.format(tasks=tasks), env={"AZURE_IMDS_ENDPOINT": emulator.url}, args=args)
+
+
+def info_task(name: str, **options) -> str:
+    lines = ["    - name: %s" % name, "      imds.azure.metadata_info:"]
+    for key, value in options.items():
+        lines.append("        %s: %s" % (key, json.dumps(value)))
+    lines.append("      ignore_errors: true")
+    return "\n".join(lines)
+
+
+def test_versions_leaves_and_objects(tmp_path, emulator):
+    tasks = "\n".join([
+        info_task("versions", path="versions"),
+        info_task("leaf", path="instance/compute/vmId", format="text"),
+        info_task("tags", path="/metadata/instance/compute/tags", format="text"),
+        info_task("keys", path="instance/compute/osProfile", format="text"),
+        info_task("interface", path="instance/network/interface/0"),
+        info_task("leaf_as_json", path="instance/network/interface/0/macAddress"),
+        info_task("missing", path="instance/compute/nothingHere"),
+    ])
+    run = run_tasks(tmp_path, emulator, tasks, args=["--check"])
+    assert run.rc == 0, run.output
+    versions = run.task("versions")["result"]
+    assert "2025-04-07" in versions["data"]["apiVersions"] and versions["api_version"] is None
+    assert versions["url"].endswith("/metadata/versions")
+    assert run.task("leaf")["result"]["text"] == "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+    assert run.task("tags")["result"]["text"] == "baz:bash;foo:bar"
+    assert run.task("keys")["result"]["text"].splitlines() == ["adminUsername", "computerName",
+                                                                "disablePasswordAuthentication"]
+    assert run.task("interface")["result"]["data"]["macAddress"] == "0011AAFFBB22"
+    leaf_as_json = run.task("leaf_as_json")
+    assert leaf_as_json["status"] == "failed"
+    assert "format=text" in leaf_as_json["result"]["msg"] and leaf_as_json["result"]["status"] == 400
+    assert run.task("missing")["result"]["error_type"] == "ImdsNotFoundError"
+
+
+def test_leaf_hint_when_imds_does_not_give_one(tmp_path, emulator):
+    # Whatever IMDS's own 400 text says, a 400 on a deep instance path suggests format=text.
+    emulator.add_fault(Fault(status=400, path="/metadata/instance/compute/vmId"))
+    run = run_tasks(tmp_path, emulator, info_task("vm_id", path="instance/compute/vmId"))
+    result = run.task("vm_id")["result"]
+    assert result["error_type"] == "ImdsBadRequestError"
+    assert "may be a single value (a leaf)" in result["msg"] and "format: text" in result["msg"]
+
+
+def test_other_categories(tmp_path, emulator):
+    event = emulator.events.schedule("Preempt", resources=["myspotvm"])
+    tasks = "\n".join([
+        info_task("lb", path="loadbalancer"),
+        info_task("events", path="scheduledevents"),
+        info_task("old_events", path="scheduledevents", api_version="2019-08-01"),
+        info_task("identity", path="identity/info"),
+        info_task("token", path="identity/oauth2/token", query={"resource": "https://vault.azure.net"}),
+        info_task("attested", path="attested/document", query={"nonce": "1234567890"}),
+    ])
+    run = run_tasks(tmp_path, emulator, tasks)
+    assert run.rc == 0, run.output
+    lb = run.task("lb")["result"]["data"]["loadbalancer"]
+    assert lb["inboundRules"][0]["frontendPort"] == 80  # ports stay integers
+    events = run.task("events")["result"]
+    assert events["api_version"] == "2020-07-01"
+    assert events["data"]["Events"][0]["EventId"] == event["EventId"]
+    assert "Description" not in run.task("old_events")["result"]["data"]["Events"][0]
+    assert run.task("identity")["result"]["data"] == {"tenantId": emulator.tenant_id}
+    assert run.task("token")["result"]["data"]["resource"] == "https://vault.azure.net"
+    attested = run.task("attested")["result"]["data"]
+    assert attested["encoding"] == "pkcs7"
+    content = verify_signature(tmp_path, emulator, attested["signature"])
+    assert content["nonce"] == "1234567890"
+    assert content["vmId"] == emulator.profile["compute"]["vmId"]
+
+
+def verify_signature(tmp_path, emulator, signature: str) -> dict:
+    """Check the PKCS#7 with openssl against the emulator's root; return the signed JSON."""
+    root = tmp_path / "root.pem"
+    emulator.pki.write_root(str(root))
+    signed = tmp_path / "attested.der"
+    signed.write_bytes(base64.b64decode(signature))
+    completed = subprocess.run(["openssl", "cms", "-verify", "-inform", "DER", "-in", str(signed),
+                                "-CAfile", str(root), "-purpose", "any"], capture_output=True, check=False)
+    assert completed.returncode == 0, completed.stderr
+    return json.loads(completed.stdout)
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"path": "../../etc/passwd"}, "Invalid IMDS path segment"),
+    ({"path": "instance", "query": {"format": "text"}}, "format option"),
+    ({"path": "instance", "query": {"api-version": "2017-08-01"}}, "api_version option"),
+    ({"path": "attested/document", "format": "text"}, "(400"),
+])
+def test_bad_requests(tmp_path, emulator, options, words):
+    run = run_tasks(tmp_path, emulator, info_task("bad", **options))
+    assert run.task("bad")["status"] == "failed"
+    assert words in run.task("bad")["result"]["msg"]
+
+
+def test_unknown_api_version_falls_back_once(tmp_path, make_emulator):
+    from emulator.server import API_VERSIONS  # pylint: disable=import-outside-toplevel
+    emulator = make_emulator(supported_versions=tuple(v for v in API_VERSIONS if v <= "2021-02-01"))
+    run = run_tasks(tmp_path, emulator, info_task("compute", path="instance/compute"))
+    assert run.rc == 0, run.output
+    assert run.task("compute")["result"]["api_version"] == "2021-02-01"
+    assert [r.status for r in emulator.requests] == [400, 200]
