@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine, run by `make demo` and `make test`:
-#   - Debian packages the tests use (redis-server, iproute2), when running as root;
+#   - Debian packages the tests use (redis-server, iproute2, shellcheck, openssl), when running as root;
 #   - a virtualenv in .cache/venv with the pinned versions of requirements/test.txt;
 #   - community.general and ansible.windows, unpacked from the `ansible` package on PyPI
 #     (Galaxy is not reachable here), plus a link that makes this checkout imds.azure;
@@ -18,6 +18,8 @@ install_debian_packages() {
     local missing=()
     command -v redis-server >/dev/null || missing+=(redis-server)
     command -v ip >/dev/null || missing+=(iproute2)
+    command -v shellcheck >/dev/null || missing+=(shellcheck)
+    command -v openssl >/dev/null || missing+=(openssl)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: not root, cannot install ${missing[*]}; tests that need them will be skipped" >&2

@@ -27,7 +27,8 @@ def validate(data, definition: str) -> None:
     jsonschema.Draft4Validator(schema(definition)).validate(data)
 
 
-def get(emulator, path: str, headers=HEADERS, **params) -> requests.Response:
+def get(emulator, path: str, headers: dict | None = None, **params) -> requests.Response:
+    headers = HEADERS if headers is None else headers
     session = requests.Session()
     session.trust_env = False  # no proxies from the environment for this test client either
     return session.get(emulator.url + path, params=params, headers=headers, timeout=10, allow_redirects=False)
@@ -160,14 +161,14 @@ def test_not_found_and_method_not_allowed(emulator):
 
 
 def test_rate_limit_is_five_per_second_per_client(emulator):
-    statuses = [get(emulator, "/metadata/versions").status_code for _ in range(7)]
+    statuses = [get(emulator, "/metadata/versions").status_code for _attempt in range(7)]
     assert statuses[:5] == [200] * 5
     assert statuses[5:] == [429, 429]
 
 
 def test_identity_allows_twenty_per_second(emulator):
     statuses = [get(emulator, "/metadata/identity/info", **{"api-version": "2021-02-01"}).status_code
-                for _ in range(21)]
+                for _attempt in range(21)]
     assert statuses[:20] == [200] * 20 and statuses[20] == 429
 
 
@@ -215,7 +216,7 @@ def test_scheduled_events_lifecycle(emulator):
     assert scheduled["Events"][0]["EventStatus"] == "Scheduled" and scheduled["Events"][0]["NotBefore"]
     body = {"StartRequests": [{"EventId": event["EventId"]}]}
     url = emulator.url + "/metadata/scheduledevents"
-    for _ in range(2):  # approving again is accepted
+    for _attempt in range(2):  # approving again is accepted
         assert requests.post(url, params=version, headers=HEADERS, json=body, timeout=10).status_code == 200
     started = get(emulator, "/metadata/scheduledevents", **version).json()
     assert started["Events"][0]["EventStatus"] == "Started" and started["Events"][0]["NotBefore"] == ""

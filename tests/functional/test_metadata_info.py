@@ -47,8 +47,8 @@ def test_versions_leaves_and_objects(tmp_path, emulator):
     assert versions["url"].endswith("/metadata/versions")
     assert run.task("leaf")["result"]["text"] == "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
     assert run.task("tags")["result"]["text"] == "baz:bash;foo:bar"
-    assert run.task("keys")["result"]["text"].splitlines() == ["adminUsername", "computerName",
-                                                                "disablePasswordAuthentication"]
+    keys = ["adminUsername", "computerName", "disablePasswordAuthentication"]
+    assert run.task("keys")["result"]["text"].splitlines() == keys
     assert run.task("interface")["result"]["data"]["macAddress"] == "0011AAFFBB22"
     leaf_as_json = run.task("leaf_as_json")
     assert leaf_as_json["status"] == "failed"

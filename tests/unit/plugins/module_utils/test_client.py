@@ -202,7 +202,7 @@ def test_identity_404_during_start_up_is_retried(virtual, clock):
 def test_pacing_keeps_under_five_per_second(virtual, clock):
     emulator, client = virtual
     paced = client()
-    for _ in range(12):
+    for _attempt in range(12):
         paced.instance()
     arrivals = [r.at for r in emulator.requests]
     gaps = [b - a for a, b in zip(arrivals, arrivals[1:])]
@@ -212,13 +212,13 @@ def test_pacing_keeps_under_five_per_second(virtual, clock):
 
 def test_pacing_on_the_real_clock_never_meets_the_rate_limit(emulator):
     client = ImdsClient(endpoint=emulator.url)
-    for _ in range(8):
+    for _attempt in range(8):
         client.instance(["compute", "vmId"], text=True)
     assert [r.status for r in emulator.requests] == [200] * 8
 
 
 def test_unpaced_burst_is_throttled_by_the_emulator(emulator):
-    sent = [ImdsClient(endpoint=emulator.url, max_retry_time=0) for _ in range(7)]
+    sent = [ImdsClient(endpoint=emulator.url, max_retry_time=0) for _attempt in range(7)]
     statuses = []
     for client in sent:
         try:
