@@ -28,6 +28,8 @@ imds_netguard.install()
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "expect_netguard_violation: the test provokes the network guard on purpose")
+    if not paths.SPEC.exists():
+        raise pytest.UsageError("the shared IMDS facts are missing: expected %s beside this checkout" % paths.SHARED)
     if not paths.COLLECTIONS_PATH.exists():
         raise pytest.UsageError("run `make test` (or tools/setup.sh) first: %s is missing" % paths.COLLECTIONS_PATH)
     NETGUARD_LOG.parent.mkdir(parents=True, exist_ok=True)
