@@ -53,6 +53,9 @@ def base_env(work_dir: Path, extra: dict | None = None) -> dict:
         "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
         "ANSIBLE_PYTHON_INTERPRETER": paths.PYTHON,
         "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        # An inventory source that fails to parse must fail the command, not just warn.
+        "ANSIBLE_INVENTORY_UNPARSED_FAILED": "1",
+        "ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED": "1",
         "PYTHONPATH": str(paths.NETGUARD_DIR),
     })
     env.pop("AZURE_IMDS_ENDPOINT", None)

@@ -1,0 +1,120 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this plugin_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""Turn what the inventory plugin reads (fact-cache entries, JSON files) into checked ``azure_imds`` facts."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.imds.azure.plugins.module_utils._facts import (
+    FACT_NAME,
+    InstanceDocumentError,
+    build_fact,
+)
+from ansible_collections.imds.azure.plugins.module_utils._tags import tags_from_compute
+from ansible_collections.imds.azure.plugins.plugin_utils._group_names import priority
+
+# Host names come from fact-cache keys and file names, never from IMDS values.
+_HOST_NAME_RE = re.compile(r"^[\w.:@\[\]-]+$")
+MAX_HOST_NAME = 255
+
+
+class FactRecordError(ValueError):
+    """An entry or file that should hold an IMDS fact but does not have its shape."""
+
+
+def valid_host_name(name: str) -> bool:
+    return bool(name) and len(name) <= MAX_HOST_NAME and not name.startswith("-") and bool(_HOST_NAME_RE.match(name))
+
+
+def fact_from_cache_entry(entry) -> dict | None:
+    """The checked ``azure_imds`` fact of one fact-cache entry; None when the host has none."""
+    if not isinstance(entry, dict):
+        raise FactRecordError("the entry is a JSON %s, not an object of facts" % type(entry).__name__)
+    if FACT_NAME not in entry:
+        return None
+    return checked_fact(entry[FACT_NAME])
+
+
+def fact_from_file_data(data) -> dict:
+    """The fact in a JSON file: ``--tree`` output, a raw ``/metadata/instance`` document, or the fact itself."""
+    if not isinstance(data, dict):
+        raise FactRecordError("the file holds a JSON %s, not an object" % type(data).__name__)
+    if "ansible_facts" in data or "failed" in data:
+        if data.get("failed") or data.get("unreachable"):
+            raise FactRecordError("it records a failed run: %s" % str(data.get("msg", "no message"))[:300])
+        facts = data.get("ansible_facts")
+        if not isinstance(facts, dict) or FACT_NAME not in facts:
+            raise FactRecordError("it has no ansible_facts.%s" % FACT_NAME)
+        return checked_fact(facts[FACT_NAME])
+    if "compute" in data or "network" in data:
+        if "api_version" in data and "tags" in data:
+            return checked_fact(data)
+        try:
+            return build_fact(data, None, include_user_data=False)
+        except InstanceDocumentError as exc:
+            raise FactRecordError(str(exc)) from exc
+    raise FactRecordError("it is neither an /metadata/instance document nor metadata_facts output")
+
+
+def checked_fact(fact) -> dict:
+    """Check the shape of an ``azure_imds`` fact; rebuild ``tags`` when it is missing or malformed."""
+    if not isinstance(fact, dict):
+        raise FactRecordError("%s is a JSON %s, not an object" % (FACT_NAME, type(fact).__name__))
+    for key in ("compute", "network"):
+        if key in fact and not isinstance(fact[key], dict):
+            raise FactRecordError("%s.%s is a JSON %s, not an object" % (FACT_NAME, key, type(fact[key]).__name__))
+    compute = fact.get("compute", {})
+    if "compute" not in fact and "network" not in fact:
+        raise FactRecordError("%s has neither compute nor network" % FACT_NAME)
+    tags = fact.get("tags")
+    if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
+        fact = dict(fact, tags=tags_from_compute(compute))
+    return fact
+
+
+def _text(compute: dict, key: str) -> str:
+    value = compute.get(key, "")
+    return value if isinstance(value, str) else ""
+
+
+def _addresses(network: dict, kind: str) -> list:
+    found = []
+    interfaces = network.get("interface")
+    for interface in interfaces if isinstance(interfaces, list) else []:
+        ipv4 = interface.get("ipv4") if isinstance(interface, dict) else None
+        entries = ipv4.get("ipAddress") if isinstance(ipv4, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            value = entry.get(kind) if isinstance(entry, dict) else None
+            if isinstance(value, str) and value:
+                found.append(value)
+    return found
+
+
+def flat_hostvars(fact: dict) -> dict:
+    """Hostvars of one host: the whole fact plus a few flat, prefixed conveniences."""
+    compute = fact.get("compute", {})
+    network = fact.get("network", {})
+    return {
+        "azure_imds": fact,
+        "azure_location": _text(compute, "location"),
+        "azure_zone": _text(compute, "zone"),
+        "azure_fault_domain": _text(compute, "platformFaultDomain"),
+        "azure_update_domain": _text(compute, "platformUpdateDomain"),
+        "azure_vm_size": _text(compute, "vmSize"),
+        "azure_vm_name": _text(compute, "name"),
+        "azure_vm_id": _text(compute, "vmId"),
+        "azure_resource_group": _text(compute, "resourceGroupName"),
+        "azure_subscription_id": _text(compute, "subscriptionId"),
+        "azure_scale_set": _text(compute, "vmScaleSetName"),
+        "azure_os_type": _text(compute, "osType"),
+        "azure_priority": priority(compute),
+        "azure_tags": fact.get("tags", {}),
+        "azure_private_ips": _addresses(network, "privateIpAddress"),
+        "azure_public_ips": _addresses(network, "publicIpAddress"),
+    }

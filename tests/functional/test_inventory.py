@@ -1,0 +1,151 @@
+"""The imds.azure.imds inventory plugin, end to end: facts gathered with metadata_facts from
+"VMs" (network namespaces, each with its own IMDS emulator) into a real fact cache (Redis from
+Debian's redis-server, and jsonfile), then grouped by ansible-inventory and used by ansible-playbook."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from helpers import paths
+from helpers.ansible_runner import run_command, run_playbook
+from helpers.fleet import Fleet, three_vms
+from helpers.redis_server import RedisServer
+
+GATHER = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: gather
+      imds.azure.metadata_facts:
+"""
+
+HOSTILE = "{{ lookup('pipe', 'id') }}"
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    server = RedisServer(tmp_path / "redis")
+    yield server
+    server.stop()
+
+
+def write_config(directory, text: str = "plugin: imds.azure.imds\n", name: str = "azure.imds.yml"):
+    directory.mkdir(parents=True, exist_ok=True)
+    config = directory / name
+    config.write_text(text)
+    return config
+
+
+def inventory_list(tmp_path, sources: list, env: dict, extra: list | None = None) -> tuple:
+    """(parsed --list output, stderr) of ansible-inventory over ``sources``."""
+    args = ["ansible-inventory"]
+    for source in sources:
+        args += ["-i", str(source)]
+    completed = run_command(tmp_path / "inventory-run", args + ["--list"] + list(extra or []), env=env)
+    assert completed.returncode == 0, completed.stdout + completed.stderr
+    return json.loads(completed.stdout), completed.stderr
+
+
+def plain(value):
+    """ansible-inventory --list writes untrusted strings as {"__ansible_unsafe": ...}; unwrap them."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+def members(listing: dict, group: str) -> set:
+    return set(listing.get(group, {}).get("hosts", []))
+
+
+def check_three_vm_groups(listing: dict) -> None:
+    assert members(listing, "azure_zone_1") == {"web1"}
+    assert members(listing, "azure_zone_2") == {"web2"}
+    assert members(listing, "azure_zone_none") == {"db1"}
+    assert members(listing, "azure_fault_domain_0") == {"web1"}
+    assert members(listing, "azure_fault_domain_1") == {"web2", "db1"}
+    assert members(listing, "azure_update_domain_2") == {"db1"}
+    assert members(listing, "azure_tag_role") == {"web1", "web2", "db1"}
+    assert members(listing, "azure_tag_role_web") == {"web1", "web2"}
+    assert members(listing, "azure_tag_role_db") == {"db1"}
+    assert members(listing, "azure_tag_environment_prod") == {"web1"}
+    assert members(listing, "azure_tag_orchestrator_kubernetes_1_25_6") == {"db1"}
+    assert members(listing, "azure_priority_spot") == {"web2"}
+    assert members(listing, "azure_priority_regular") == {"web1", "db1"}
+    assert members(listing, "azure_os_type_linux") == {"db1"}
+    assert members(listing, "azure_location_westus") == {"web1", "web2", "db1"}
+    raw_hostvars = listing["_meta"]["hostvars"]
+    # Every value from IMDS is marked unsafe; --list shows the marking.
+    assert raw_hostvars["db1"]["azure_tags"]["Note"] == {"__ansible_unsafe": HOSTILE}
+    assert raw_hostvars["web1"]["azure_imds"]["compute"]["location"] == {"__ansible_unsafe": "westus"}
+    hostvars = plain(raw_hostvars)
+    assert hostvars["web1"]["azure_zone"] == "1" and hostvars["web1"]["azure_fault_domain"] == "0"
+    assert hostvars["db1"]["azure_tags"] == {"Role": "db", "orchestrator": "Kubernetes:1.25.6", "Note": HOSTILE}
+    assert hostvars["db1"]["azure_imds"]["compute"]["name"] == "db1"
+    assert hostvars["web2"]["azure_private_ips"] == ["10.144.133.132"]
+    assert "userData" not in hostvars["web1"]["azure_imds"]["compute"]
+    # The hostile tag reached no group name unsanitized.
+    assert all(set(name) <= set("abcdefghijklmnopqrstuvwxyz0123456789_") for name in listing)
+
+
+def gather_fleet(tmp_path, make_netns, cache_env: dict) -> Fleet:
+    fleet = Fleet(make_netns, tmp_path / "fleet", three_vms())
+    run = run_playbook(tmp_path / "gather", GATHER, inventory=str(fleet.inventory), env=cache_env)
+    assert run.rc == 0, run.output
+    assert {r["host"] for r in run.results if r["status"] == "ok"} == {"web1", "web2", "db1"}
+    return fleet
+
+
+def use_hostile_hostvars(tmp_path, config, env: dict) -> None:
+    """A play that uses the hostile tag must print it, not run it."""
+    marker = tmp_path / "templated"
+    playbook = """
+- hosts: azure_tag_role_db
+  gather_facts: false
+  tasks:
+    - name: use
+      ansible.builtin.debug:
+        msg: "{{ azure_tags.Note }} | {{ azure_imds.tags.Note }}"
+    - name: compose
+      ansible.builtin.copy:
+        content: "{{ azure_tags.Note }}"
+        dest: %s
+      delegate_to: localhost
+""" % marker
+    run = run_playbook(tmp_path / "use", playbook, inventory=str(config), env=env)
+    assert run.rc == 0, run.output
+    assert run.task("use", "db1")["result"]["msg"] == "%s | %s" % (HOSTILE, HOSTILE)
+    assert marker.read_text() == HOSTILE
+
+
+def test_redis_fact_cache(tmp_path, make_netns, redis_server):
+    env = {"ANSIBLE_CACHE_PLUGIN": "community.general.redis",
+           "ANSIBLE_CACHE_PLUGIN_CONNECTION": redis_server.connection,
+           "ANSIBLE_CACHE_PLUGIN_PREFIX": "imds_test_"}
+    gather_fleet(tmp_path, make_netns, env)
+    assert len(redis_server.client().keys("imds_test_*")) == 3
+    config = write_config(tmp_path / "inventory")
+    listing, _stderr = inventory_list(tmp_path, [config], env)
+    check_three_vm_groups(listing)
+    graph = run_command(tmp_path / "graph", ["ansible-inventory", "-i", str(config), "--graph"], env=env)
+    assert "@azure_zone_1:\n  |  |--web1" in graph.stdout.replace("|--@", "@"), graph.stdout
+    use_hostile_hostvars(tmp_path, config, env)
+
+
+def test_jsonfile_fact_cache_enriching_an_existing_inventory(tmp_path, make_netns):
+    facts_dir = tmp_path / "facts"
+    env = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(facts_dir)}
+    fleet = gather_fleet(tmp_path, make_netns, env)
+    before = {p.name: p.read_bytes() for p in facts_dir.iterdir()}
+    config = write_config(tmp_path / "inventory")
+    # Sources in order: the static INI first (its vars stay), then the plugin enriches the same hosts.
+    listing, _stderr = inventory_list(tmp_path, [fleet.inventory, config], env)
+    check_three_vm_groups(listing)
+    assert members(listing, "vms") == {"web1", "web2", "db1"}
+    assert listing["_meta"]["hostvars"]["web1"]["ansible_connection"] == "local"
+    use_hostile_hostvars(tmp_path, config, env)
+    assert {p.name: p.read_bytes() for p in facts_dir.iterdir()} == before  # read, never written

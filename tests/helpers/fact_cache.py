@@ -1,0 +1,47 @@
+"""Write fact-cache entries exactly as ansible-core does, through the configured cache plugin.
+
+Used to build synthetic fact caches quickly (tests, benchmark); the end-to-end tests gather
+real facts with metadata_facts instead.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from helpers import paths
+from helpers.ansible_runner import base_env
+
+_WRITER = """
+import json, sys
+from ansible import constants as C
+from ansible.plugins.loader import cache_loader, init_plugin_loader
+init_plugin_loader()
+cache = cache_loader.get(C.CACHE_PLUGIN)
+with open(sys.argv[1], encoding="utf-8") as handle:
+    for line in handle:
+        host, facts = json.loads(line)
+        cache.set(host, facts)
+"""
+
+
+def write_facts(work_dir: Path, env: dict, facts_by_host) -> None:
+    """``facts_by_host``: iterable of (host, facts dict) - what a gathering run would cache."""
+    work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=work_dir, suffix=".jsonl", delete=False, encoding="utf-8") as feed:
+        for host, facts in facts_by_host:
+            feed.write(json.dumps([host, facts]) + "\n")
+    try:
+        completed = subprocess.run([paths.PYTHON, "-c", _WRITER, feed.name], env=base_env(work_dir, env),
+                                   check=False, capture_output=True, text=True)
+        if completed.returncode != 0:
+            raise RuntimeError("writing the fact cache failed: %s" % completed.stderr)
+    finally:
+        Path(feed.name).unlink()
+
+
+if __name__ == "__main__":
+    sys.exit("import this module")
