@@ -167,7 +167,6 @@ from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.plugins.cache import BaseFileCacheModule
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.plugins.loader import cache_loader
-from ansible.utils.unsafe_proxy import wrap_var
 
 from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import (
     FactRecordError,
@@ -209,17 +208,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if records is None:
             records = self._collect_records()
             if use_cache:
-                self._cache[cache_key] = records
+                # Stored as one JSON string and decoded plainly on the way back, like the fact cache.
+                self._cache[cache_key] = json.dumps(records)
         self._populate(records, GroupNamer(prefix))
 
     # -- reading -------------------------------------------------------------------------
 
     def _cached_records(self, cache_key: str) -> dict | None:
         try:
-            records = self._cache[cache_key]
+            records = json.loads(self._cache[cache_key])
         except KeyError:
             return None
-        except AnsibleError as exc:
+        except (AnsibleError, TypeError, ValueError) as exc:
             self.display.warning("imds inventory: the inventory cache could not be read (%s); rebuilding it." % exc)
             return None
         if not isinstance(records, dict) or not all(isinstance(v, dict) for v in records.values()):
@@ -306,8 +306,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         known_groups = set()
         for host, fact in records.items():
             self.inventory.add_host(host)
-            # Remote text: never a template, whatever cache or file it came from.
-            for name, value in wrap_var(flat_hostvars(fact)).items():
+            # Every fact here was decoded by plain json.loads (files, the fact-cache payload, our
+            # inventory-cache string), so no value carries template trust: IMDS text stays unsafe.
+            for name, value in flat_hostvars(fact).items():
                 self.inventory.set_variable(host, name, value)
             for group in default_groups(fact, families, namer, host):
                 if group not in known_groups:
@@ -328,16 +329,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
 
 class FactCacheReader:
-    """Reads the configured fact cache without changing it.
+    """Reads the configured fact cache without changing it, and without trusting it.
 
     ansible-core 2.19 wraps every cache plugin in an interposer that prefixes keys with a
-    schema id and stores each host's facts as one JSON ``__payload__``; this reader goes
-    through it, except where that breaks or destroys: keys of bytes (redis) are decoded
-    before the interposer sees them; keys() of ansible-core's file caches fails when
-    fact_caching_prefix is unset, so an empty prefix is set on our private instance; and
-    their get() deletes an entry it cannot parse, which an inventory must never do, so
-    their files are loaded through the plugin's own loader and decoded by the interposer.
+    schema id (``s1_``) and stores each host's facts as one JSON string under ``__payload__``.
+    This reader talks to the plugin behind the interposer and decodes the payload with plain
+    ``json.loads``: whatever a shared cache holds, nothing read from it can carry template
+    trust (2.19 data tags), so IMDS values stay untrusted text. It also avoids three things
+    that break or destroy when going through the interposer: redis returns keys as bytes,
+    which the interposer cannot compare; ansible-core's file caches fail in keys() when
+    fact_caching_prefix is unset (an empty prefix is set on this private instance); and their
+    get() deletes an entry it cannot parse, which an inventory must never do (files are read
+    through the plugin's own loader instead).
     """
+
+    PAYLOAD = "__payload__"
 
     def __init__(self, fact_cache) -> None:
         self.cache = fact_cache
@@ -347,8 +353,6 @@ class FactCacheReader:
             self.backend.set_option("_prefix", "")
 
     def hosts(self) -> list:
-        # Asked of the backend, not the interposer: redis returns bytes, which 2.19's interposer
-        # cannot compare with its str key prefix.
         keys = [k.decode("utf-8", errors="replace") if isinstance(k, bytes) else str(k) for k in self.backend.keys()]
         from_backend = getattr(self.cache, "_restore_key", None)
         if from_backend is not None:
@@ -367,16 +371,16 @@ class FactCacheReader:
         return "%s fact cache entry %r" % (getattr(self.backend, "ansible_name", C.CACHE_PLUGIN), prefix + key)
 
     def read(self, host: str):
-        if not self.file_based:
-            return self.cache.get(host)
-        path = self.backend._get_cache_file_name(self._backend_key(host))  # pylint: disable=protected-access
-        raw = self.backend._load(path)  # pylint: disable=protected-access
-        decode = getattr(self.cache, "_decode", None)
-        if decode is None:
+        key = self._backend_key(host)
+        if self.file_based:
+            raw = self.backend._load(self.backend._get_cache_file_name(key))  # pylint: disable=protected-access
+        else:
+            raw = self.backend.get(key)
+        if key == host:  # no interposer: the entry is the facts themselves
             return raw
-        if not isinstance(raw, dict) or "__payload__" not in raw:
-            raise FactRecordError("the file is not an ansible-core 2.19 fact cache entry (no __payload__)")
-        return decode(raw)
+        if not isinstance(raw, dict) or not isinstance(raw.get(self.PAYLOAD), str):
+            raise FactRecordError("the entry is not an ansible-core 2.19 fact cache entry (no %s)" % self.PAYLOAD)
+        return json.loads(raw[self.PAYLOAD])
 
 
 def _read_json_file(path: str):

@@ -10,7 +10,7 @@ import pytest
 from ansible_collections.imds.azure.plugins.module_utils._facts import build_fact
 from functional.test_inventory import inventory_list, members, plain, write_config
 from helpers import paths
-from helpers.ansible_runner import run_command
+from helpers.ansible_runner import run_command, run_playbook
 from helpers.fact_cache import write_facts
 from helpers.fleet import profile
 from helpers.redis_server import RedisServer
@@ -273,3 +273,47 @@ def test_only_imds_yml_files_are_taken(tmp_path, small_cache):
     completed = run_command(tmp_path / "run", ["ansible-inventory", "-i", str(other), "--list"], env=small_cache)
     assert completed.returncode != 0
     assert "imds.azure.imds" not in completed.stdout
+
+
+def test_a_tampered_cache_cannot_smuggle_template_trust(tmp_path):
+    """ansible-core 2.19 caches can carry data tags; an entry forged to mark IMDS text as a trusted
+    template must not become a trusted hostvar of this plugin.
+
+    (ansible-playbook also loads the same entry as facts, and ansible-core itself honours the
+    forged trust there: that is why the play below uses the plugin's own flat variables. The
+    guide tells users to protect a shared cache.)"""
+    # pylint: disable=import-outside-toplevel
+    from ansible._internal._datatag._tags import TrustedAsTemplate
+    from ansible._internal._json._profiles import _cache_persistence
+
+    marker = tmp_path / "templated"
+    evil = TrustedAsTemplate().tag("{{ lookup('pipe', 'touch %s') }}" % marker)
+    facts = cached(profile("vm-t", "1", "0", "0", tags={"Role": "web"}))
+    facts["azure_imds"]["compute"]["name"] = evil
+    facts["azure_imds"]["compute"]["location"] = evil
+    facts["azure_imds"]["tags"]["Role"] = evil
+    facts_dir = tmp_path / "facts"
+    facts_dir.mkdir()
+    entry = {"__payload__": json.dumps(facts, cls=_cache_persistence.Encoder)}
+    assert "TrustedAsTemplate" in entry["__payload__"]
+    (facts_dir / "s1_vm-t").write_text(json.dumps(entry))
+    env = jsonfile_env(facts_dir)
+    config = write_config(tmp_path / "inv")
+    playbook = """
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: use
+      ansible.builtin.debug:
+        msg: "{{ azure_vm_name }} {{ azure_location }} {{ azure_tags }}"
+"""
+    run = run_playbook(tmp_path / "play", playbook, inventory=str(config), env=env)
+    assert run.rc == 0, run.output
+    assert not marker.exists()
+    assert run.task("use", "vm-t")["status"] == "ok"
+    listing, _stderr = inventory_list(tmp_path, [config], env)
+    hostvars = listing["_meta"]["hostvars"]["vm-t"]
+    # The forged tag structure is plain (untrusted) data in our variables, not a trusted string.
+    assert plain(hostvars["azure_vm_name"]) == ""
+    assert plain(hostvars["azure_location"]) == ""
+    assert plain(hostvars["azure_tags"]) == {"Role": "web"}  # the forged tags dict was rebuilt from compute.tags
