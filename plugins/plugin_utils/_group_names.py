@@ -41,18 +41,27 @@ class GroupNamer:
     def __init__(self, prefix: str) -> None:
         self.prefix = prefix
         self._origins = {}  # type: dict[str, tuple]
+        self._names = {}  # type: dict[tuple, str]
         self.collisions = {}  # type: dict[str, list]
 
     def name(self, family: str, *raw_parts: str, host: str = "") -> str:
         """``<prefix>_<family>_<sanitized parts>``; records which raw value made the name."""
+        origin = (family,) + tuple(raw_parts)
+        known = self._names.get(origin)
+        if known is not None:
+            # Fleets repeat a few values many times: name each (family, value) once.
+            return known
+        name = self._new_name(origin, host)
+        self._names[origin] = name
+        return name
+
+    def _new_name(self, origin: tuple, host: str) -> str:
+        family, raw_parts = origin[0], origin[1:]
         parts = [sanitize(part) for part in raw_parts]
         name = "_".join(p for p in [self.prefix, family] + parts if p)
-        origin = (family,) + tuple(raw_parts)
         first = self._origins.setdefault(name, origin + (host,))
         if first[:-1] != origin:
-            seen = self.collisions.setdefault(name, [first])
-            if all(entry[:-1] != origin for entry in seen):
-                seen.append(origin + (host,))
+            self.collisions.setdefault(name, [first]).append(origin + (host,))
         return name
 
     def collision_messages(self) -> list:

@@ -55,7 +55,7 @@ def test_tree_output(tmp_path, make_emulator):
     assert "WARNING" not in stderr, stderr
     assert members(listing, "azure_zone_1") == {"web1.example.com"}
     assert members(listing, "azure_tag_role_db") == {"db-2"}
-    assert plain(listing["_meta"]["hostvars"]["db-2"]["azure_vm_name"]) == "db2"
+    assert plain(listing["_meta"]["hostvars"]["db-2"]["azure_imds"])["compute"]["name"] == "db2"
 
 
 def test_raw_documents_of_every_sample(tmp_path):
@@ -83,7 +83,7 @@ def test_raw_documents_of_every_sample(tmp_path):
     assert hostvars["wala-unicode"]["azure_location"] == "wéstus"
     assert "wala-unicode" in members(listing, "azure_location_w_stus")
     assert "userData" not in hostvars["subman-instance-rhel"]["azure_imds"]["compute"]
-    assert hostvars["cloudinit-derived-three-nics"]["azure_private_ips"][:1] == ["10.0.0.4"]
+    assert len(hostvars["cloudinit-derived-three-nics"]["azure_imds"]["network"]["interface"]) == 3
 
 
 def test_corrupt_and_partial_entries_warn_and_lose_nothing(tmp_path, small_cache):
@@ -201,10 +201,10 @@ def test_constructed_features(tmp_path, small_cache):
     config = write_config(tmp_path / "inv", """plugin: imds.azure.imds
 default_groups: [zone]
 compose:
-  ansible_host: azure_private_ips[0]
+  ansible_host: azure_imds.network.interface[0].ipv4.ipAddress[0].privateIpAddress
   rack: "'fd' ~ azure_fault_domain"
 groups:
-  spot_db: azure_priority == 'Spot' and azure_tags.Role == 'db'
+  spot_db: azure_imds.compute.priority == 'Spot' and azure_tags.Role == 'db'
 keyed_groups:
   - key: azure_tags.Role
     prefix: role
@@ -305,7 +305,7 @@ def test_a_tampered_cache_cannot_smuggle_template_trust(tmp_path):
   tasks:
     - name: use
       ansible.builtin.debug:
-        msg: "{{ azure_vm_name }} {{ azure_location }} {{ azure_tags }}"
+        msg: "{{ azure_zone }} {{ azure_location }} {{ azure_tags }}"
 """
     run = run_playbook(tmp_path / "play", playbook, inventory=str(config), env=env)
     assert run.rc == 0, run.output
@@ -314,6 +314,6 @@ def test_a_tampered_cache_cannot_smuggle_template_trust(tmp_path):
     listing, _stderr = inventory_list(tmp_path, [config], env)
     hostvars = listing["_meta"]["hostvars"]["vm-t"]
     # The forged tag structure is plain (untrusted) data in our variables, not a trusted string.
-    assert plain(hostvars["azure_vm_name"]) == ""
+    assert plain(hostvars["azure_zone"]) == "1"
     assert plain(hostvars["azure_location"]) == ""
     assert plain(hostvars["azure_tags"]) == {"Role": "web"}  # the forged tags dict was rebuilt from compute.tags
