@@ -26,6 +26,7 @@ docs-lint:
 
 bench: setup
 	$(PY) tests/bench/bench_facts.py
+	$(PY) tests/bench/bench_inventory.py
 
 clean:
 	rm -rf .cache tests/output

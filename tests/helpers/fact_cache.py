@@ -28,11 +28,27 @@ with open(sys.argv[1], encoding="utf-8") as handle:
 """
 
 
+# ansible-core 2.19's file caches leave one descriptor open per set() (mkstemp's handle is never
+# closed), so one writer process stops at the open-files limit: write in batches.
+BATCH = 4000
+
+
 def write_facts(work_dir: Path, env: dict, facts_by_host) -> None:
     """``facts_by_host``: iterable of (host, facts dict) - what a gathering run would cache."""
     work_dir.mkdir(parents=True, exist_ok=True)
+    batch = []
+    for item in facts_by_host:
+        batch.append(item)
+        if len(batch) == BATCH:
+            _write_batch(work_dir, env, batch)
+            batch = []
+    if batch:
+        _write_batch(work_dir, env, batch)
+
+
+def _write_batch(work_dir: Path, env: dict, batch: list) -> None:
     with tempfile.NamedTemporaryFile("w", dir=work_dir, suffix=".jsonl", delete=False, encoding="utf-8") as feed:
-        for host, facts in facts_by_host:
+        for host, facts in batch:
             feed.write(json.dumps([host, facts]) + "\n")
     try:
         completed = subprocess.run([paths.PYTHON, "-c", _WRITER, feed.name], env=base_env(work_dir, env),

@@ -1,0 +1,46 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
+    RouteTableError,
+    parse_routes as _parse_routes,
+    plan_imds_route,
+)
+
+
+def parse_routes(data, source="auto"):
+    """Route table (route print text, Get-NetRoute JSON, ip -j route JSON) to a list of routes."""
+    try:
+        return _parse_routes(data, source)
+    except RouteTableError as exc:
+        raise AnsibleFilterError("imds.azure.parse_routes: %s" % exc) from exc
+
+
+def imds_route_plan(routes, metric=1, interface=None, gateway=None, state="present"):
+    """Decide whether 169.254.169.254/32 needs a route, and which."""
+    if not isinstance(routes, list) or not all(isinstance(r, dict) for r in routes):
+        raise AnsibleFilterError("imds.azure.imds_route_plan: give the list that imds.azure.parse_routes returns")
+    try:
+        return plan_imds_route([_normalised(r) for r in routes], metric=int(metric), interface=interface,
+                               gateway=gateway, state=state)
+    except (RouteTableError, KeyError, TypeError, ValueError) as exc:
+        raise AnsibleFilterError("imds.azure.imds_route_plan: %s" % exc) from exc
+
+
+def _normalised(route: dict) -> dict:
+    return {"destination": str(route["destination"]), "prefix": int(route["prefix"]),
+            "gateway": str(route.get("gateway") or ""), "interface": str(route["interface"]),
+            "metric": int(route["metric"]),
+            "interface_metric": None if route.get("interface_metric") is None else int(route["interface_metric"])}
+
+
+class FilterModule:
+    """Route tables as data."""
+
+    def filters(self):
+        return {"parse_routes": parse_routes, "imds_route_plan": imds_route_plan}
