@@ -1,11 +1,12 @@
 # Two entry points, both doing all set-up themselves on a fresh machine:
 #   make demo  - start the IMDS emulator and gather facts from it, as on an Azure VM
-#   make test  - every test: pytest (unit, Ansible end to end, namespaces), ansible-test sanity, docs lint
+#   make test  - every test: pytest (unit, Ansible end to end, namespaces), ansible-test sanity,
+#                docs lint, ansible-lint and syntax checks, Molecule for the imds_route role
 SHELL := /bin/bash
 VENV := .cache/venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup demo test pytest sanity docs-lint bench clean
+.PHONY: setup demo test pytest sanity docs-lint lint molecule bench clean
 
 setup:
 	@bash tools/setup.sh
@@ -13,7 +14,7 @@ setup:
 demo: setup
 	@$(PY) tools/demo.py
 
-test: setup pytest sanity docs-lint
+test: setup pytest sanity docs-lint lint molecule
 
 pytest:
 	$(PY) -m pytest tests
@@ -23,6 +24,12 @@ sanity:
 
 docs-lint:
 	bash tools/docs_lint.sh
+
+lint:
+	bash tools/lint.sh
+
+molecule:
+	bash tools/molecule.sh
 
 bench: setup
 	$(PY) tests/bench/bench_facts.py

@@ -8,7 +8,7 @@
 Ansible reaches the VM with the local connection and an interpreter that runs inside the vm
 namespace. Usable from tests (``Lab``) and from Molecule's create/destroy playbooks:
 
-    python cluster_lab.py up STATE_FILE [--no-wrong-route]
+    python cluster_lab.py up STATE_FILE [--no-wrong-route] [--interpreter PATH]
     python cluster_lab.py down STATE_FILE
 """
 
@@ -31,7 +31,7 @@ CLUSTER_ADDRESS = "169.254.1.156"
 
 
 class Lab:
-    def __init__(self, work_dir: Path, wrong_route: bool = True) -> None:
+    def __init__(self, work_dir: Path, wrong_route: bool = True, interpreter: Path | None = None) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
         self.gateway = NetNs("gw")
         self.vm = NetNs("vm")
@@ -42,7 +42,7 @@ class Lab:
         except Exception:
             self.delete()
             raise
-        self.interpreter = work_dir / ("python-in-%s" % self.vm.name)
+        self.interpreter = interpreter or work_dir / ("python-in-%s" % self.vm.name)
         self.interpreter.write_text('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (self.vm.name, paths.PYTHON))
         self.interpreter.chmod(0o755)
         self.inventory = work_dir / "cluster.ini"
@@ -85,7 +85,8 @@ def main(argv: list) -> int:
         return 2
     state_file = Path(argv[1])
     if argv[0] == "up":
-        lab = Lab(state_file.parent, wrong_route="--no-wrong-route" not in argv)
+        interpreter = Path(argv[argv.index("--interpreter") + 1]) if "--interpreter" in argv else None
+        lab = Lab(state_file.parent, wrong_route="--no-wrong-route" not in argv, interpreter=interpreter)
         # The emulator must outlive this process: forget its Popen handle, keep its PID.
         lab.emulator.process = None
         state_file.write_text(json.dumps(lab.state()))
