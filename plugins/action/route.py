@@ -75,8 +75,8 @@ class LinuxHost(_Host):
         if not read_only:
             self.ran.append(" ".join(argv))
         if result.get("failed") or result.get("rc", 0) != 0:
-            raise HostCommandError("`%s` failed (rc=%s): %s" % (" ".join(argv), result.get("rc"),
-                                                              (result.get("stderr") or result.get("msg") or "").strip()))
+            detail = (result.get("stderr") or result.get("msg") or "").strip()
+            raise HostCommandError("`%s` failed (rc=%s): %s" % (" ".join(argv), result.get("rc"), detail))
         return result
 
     def read(self) -> tuple:

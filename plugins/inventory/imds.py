@@ -18,7 +18,7 @@ description:
     which are raw C(/metadata/instance) documents or the per-host files of
     C(ansible HOSTS -m imds.azure.metadata_facts --tree DIR).
   - Hosts not yet in the inventory are added; hosts that earlier inventory sources already define are
-    enriched with groups and variables, as M(ansible.builtin.constructed) does.
+    enriched with groups and variables, as P(ansible.builtin.constructed#inventory) does.
   - The configuration file name must end with C(imds.yml) or C(imds.yaml).
 extends_documentation_fragment:
   - constructed

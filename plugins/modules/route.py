@@ -17,7 +17,7 @@ description:
     Windows Server failover clusters, whose cluster adapter owns an on-link C(169.254.0.0/16) route that
     sends IMDS traffic to the wrong interface. Multi-NIC Linux VMs can suffer the same.
   - Reads the host's IPv4 route table, decides on the controller with
-    M(imds.azure.imds_route_plan#filter), and changes only what the plan says. A route for
+    P(imds.azure.imds_route_plan#filter), and changes only what the plan says. A route for
     C(169.254.169.254/32) on another interface, with another gateway or another metric is replaced.
   - "Windows: reads C(Get-NetRoute) as JSON through M(ansible.windows.win_powershell), removes a wrong
     route with C(Remove-NetRoute) and adds the right one with C(route -p add 169.254.169.254 mask
@@ -86,8 +86,8 @@ requirements:
 notes:
   - Run with privileges (C(become) on Linux, an administrator on Windows).
   - Only routes for exactly C(169.254.169.254/32) are ever removed.
+  - The M(imds.azure.route) module is what the C(imds.azure.imds_route) role runs on each host.
 seealso:
-  - role: imds.azure.imds_route
   - plugin: imds.azure.imds_route_plan
     plugin_type: filter
 author:
@@ -112,7 +112,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 plan:
-  description: The decision (see M(imds.azure.imds_route_plan#filter)).
+  description: The decision (see P(imds.azure.imds_route_plan#filter)).
   returned: always
   type: dict
   sample:

@@ -268,5 +268,5 @@ def _planned_gateway(interface: str, gateway: str | None, primary: dict | None) 
 
 def _describe(route: dict) -> str:
     via = "via %s" % route["gateway"] if route["gateway"] else "on-link"
-    return "%s/%d %s on %s (metric %d)" % (route["destination"], route["prefix"], via, route["interface"],
-                                          route["metric"])
+    return "%s/%d %s on %s (metric %d)" % (
+        route["destination"], route["prefix"], via, route["interface"], route["metric"])

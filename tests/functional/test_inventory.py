@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers import paths
 from helpers.ansible_runner import run_command, run_playbook
 from helpers.fleet import Fleet, three_vms
 from helpers.redis_server import RedisServer

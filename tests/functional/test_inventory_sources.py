@@ -250,6 +250,7 @@ cache_connection: %s
     for entry in (tmp_path / "facts").iterdir():
         entry.unlink()
     second, _stderr = inventory_list(tmp_path, [config], small_cache)
+
     # Served from the inventory cache: same groups, same azure_* variables (ansible-inventory also
     # shows cached facts such as discovered_interpreter_python, and those are gone now).
     def imds_only(listing):

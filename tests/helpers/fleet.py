@@ -10,7 +10,6 @@ import json
 from pathlib import Path
 
 from helpers import paths
-from helpers.netns import NetNs
 
 SEED_PROFILE = paths.TESTS / "emulator" / "profiles" / "seed-example-vm.json"
 

@@ -86,7 +86,7 @@ def run_action(host: FakeWindowsHost, args: dict | None = None, check_mode: bool
     connection._shell.SHELL_FAMILY = "powershell"  # pylint: disable=protected-access
     connection._shell.tmpdir = "C:\\tmp"  # pylint: disable=protected-access
     action = ActionModule(task, connection, PlayContext(), loader=None, templar=None, shared_loader_obj=None)
-    with mock.patch.object(action, "_execute_module", side_effect=lambda **kw: host.execute(**kw)):
+    with mock.patch.object(action, "_execute_module", side_effect=host.execute):
         return action.run(task_vars={})
 
 
