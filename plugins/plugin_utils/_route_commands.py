@@ -18,7 +18,7 @@ import re
 
 from ansible_collections.imds.azure.plugins.plugin_utils._routes import IMDS_ADDRESS, IMDS_DESTINATION
 
-_DEVICE_RE = re.compile(r"^[A-Za-z0-9_.:@-]{1,15}$")
+_DEVICE_RE = re.compile(r"^[A-Za-z0-9_.:@][A-Za-z0-9_.:@-]{0,14}$")
 _NETWORKD_FILE_RE = re.compile(r"^\s*Network File:\s*(/\S+\.network)\s*$", re.MULTILINE)
 
 NETWORKD_DROPIN_NAME = "60-imds-route.conf"

@@ -5,10 +5,12 @@ Debian's redis-server, and jsonfile), then grouped by ansible-inventory and used
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from helpers.ansible_runner import run_command, run_playbook
-from helpers.fleet import Fleet, three_vms
+from helpers.fleet import HOSTILE_TAG, TEMPLATED_MARKER, Fleet, three_vms
+from helpers.inventory import inventory_list, members, plain, write_config
 from helpers.redis_server import RedisServer
 
 GATHER = """
@@ -19,7 +21,16 @@ GATHER = """
       imds.azure.metadata_facts:
 """
 
-HOSTILE = "{{ lookup('pipe', 'id') }}"
+HOSTILE = HOSTILE_TAG
+
+
+@pytest.fixture(autouse=True)
+def no_marker():
+    """The hostile tag touches this file if it is ever templated."""
+    marker = Path(TEMPLATED_MARKER)
+    marker.unlink(missing_ok=True)
+    yield
+    assert not marker.exists(), "a hostile IMDS tag value was templated"
 
 
 @pytest.fixture
@@ -27,38 +38,6 @@ def redis_server(tmp_path):
     server = RedisServer(tmp_path / "redis")
     yield server
     server.stop()
-
-
-def write_config(directory, text: str = "plugin: imds.azure.imds\n", name: str = "azure.imds.yml"):
-    directory.mkdir(parents=True, exist_ok=True)
-    config = directory / name
-    config.write_text(text)
-    return config
-
-
-def inventory_list(tmp_path, sources: list, env: dict, extra: list | None = None) -> tuple:
-    """(parsed --list output, stderr) of ansible-inventory over ``sources``."""
-    args = ["ansible-inventory"]
-    for source in sources:
-        args += ["-i", str(source)]
-    completed = run_command(tmp_path / "inventory-run", args + ["--list"] + list(extra or []), env=env)
-    assert completed.returncode == 0, completed.stdout + completed.stderr
-    return json.loads(completed.stdout), completed.stderr
-
-
-def plain(value):
-    """ansible-inventory --list writes untrusted strings as {"__ansible_unsafe": ...}; unwrap them."""
-    if isinstance(value, dict):
-        if set(value) == {"__ansible_unsafe"}:
-            return value["__ansible_unsafe"]
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    return value
-
-
-def members(listing: dict, group: str) -> set:
-    return set(listing.get(group, {}).get("hosts", []))
 
 
 def check_three_vm_groups(listing: dict) -> None:

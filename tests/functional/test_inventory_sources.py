@@ -8,11 +8,11 @@ import json
 
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils._facts import build_fact
-from functional.test_inventory import inventory_list, members, plain, write_config
 from helpers import paths
 from helpers.ansible_runner import run_command, run_playbook
 from helpers.fact_cache import write_facts
 from helpers.fleet import profile
+from helpers.inventory import inventory_list, members, plain, write_config
 from helpers.redis_server import RedisServer
 
 FAMILIES = ["tag", "zone", "fault_domain", "update_domain", "location", "vm_size", "scale_set", "priority", "os_type"]

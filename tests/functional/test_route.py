@@ -76,3 +76,38 @@ def test_a_route_that_cannot_work_fails_naming_interface_and_gateway(tmp_path, l
     assert broken["status"] == "failed"
     message = broken["result"]["msg"]
     assert "IMDS does not answer" in message and "interface eth0, gateway 10.77.0.99" in message
+
+
+def test_role_fleet_one_host_cannot_be_fixed_the_other_goes_on(tmp_path):
+    reason = netns.available()
+    if reason:
+        pytest.skip(reason)
+    good, bad = Lab(tmp_path / "good"), Lab(tmp_path / "bad")
+    try:
+        inventory = tmp_path / "fleet.ini"
+        inventory.write_text(
+            "[cluster_nodes]\n"
+            "good ansible_connection=local ansible_python_interpreter=%s\n"
+            "bad ansible_connection=local ansible_python_interpreter=%s imds_route_gateway=10.77.0.99\n"
+            % (good.interpreter, bad.interpreter))
+        playbook = """
+- hosts: cluster_nodes
+  gather_facts: false
+  vars:
+    imds_route_scope: any
+    imds_route_prove_timeout: 3
+  roles:
+    - role: imds.azure.imds_route
+"""
+        run = run_playbook(tmp_path / "play", playbook, inventory=str(inventory), env={"ANSIBLE_FORKS": "2"})
+        assert run.rc == 2, run.output
+        failed = run.task("imds.azure.imds_route : Install or remove the IMDS route", "bad")
+        assert failed["status"] == "failed"
+        assert "interface eth0, gateway 10.77.0.99" in failed["result"]["msg"]
+        proved = run.task("imds.azure.imds_route : Prove that IMDS answers (Linux)", "good")
+        assert proved["status"] == "ok" and proved["result"]["text"] == "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+        assert [r["dev"] for r in good.imds_routes()] == ["eth0"]
+        assert "good                       : ok=" in run.stdout and "failed=0" in run.stdout.split("good ")[1]
+    finally:
+        good.delete()
+        bad.delete()
