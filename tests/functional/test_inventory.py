@@ -8,18 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-from helpers.ansible_runner import run_command, run_playbook
+from helpers.ansible_runner import module_play, run_command, run_playbook
 from helpers.fleet import HOSTILE_TAG, TEMPLATED_MARKER, Fleet, three_vms
 from helpers.inventory import inventory_list, members, plain, write_config
 from helpers.redis_server import RedisServer
-
-GATHER = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: gather
-      imds.azure.metadata_facts:
-"""
 
 HOSTILE = HOSTILE_TAG
 
@@ -72,7 +64,8 @@ def check_three_vm_groups(listing: dict) -> None:
 
 def gather_fleet(tmp_path, make_netns, cache_env: dict) -> Fleet:
     fleet = Fleet(make_netns, tmp_path / "fleet", three_vms())
-    run = run_playbook(tmp_path / "gather", GATHER, inventory=str(fleet.inventory), env=cache_env)
+    run = run_playbook(tmp_path / "gather", module_play("imds.azure.metadata_facts"), inventory=str(fleet.inventory),
+                       env=cache_env)
     assert run.rc == 0, run.output
     assert {r["host"] for r in run.results if r["status"] == "ok"} == {"web1", "web2", "db1"}
     return fleet

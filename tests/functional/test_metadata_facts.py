@@ -8,27 +8,19 @@ import json
 import pytest
 from emulator.faults import Fault
 from helpers import paths
-from helpers.ansible_runner import run_playbook
+from helpers.ansible_runner import PROXY_VARIABLES, module_play, run_playbook
 
-GATHER = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: gather
-      imds.azure.metadata_facts:
-{options}
-      register: gathered
-    - name: after
+AFTER = """    - name: after
       ansible.builtin.debug:
         var: ansible_facts.azure_imds
 """
 
 
 def gather(tmp_path, emulator, options: str = "", args: list | None = None, env: dict | None = None):
-    indented = "\n".join("        " + line for line in options.strip().splitlines())
     run_env = {"AZURE_IMDS_ENDPOINT": emulator.url} if emulator is not None else {}
     run_env.update(env or {})
-    return run_playbook(tmp_path, GATHER.format(options=indented), env=run_env, args=args)
+    playbook = module_play("imds.azure.metadata_facts", options) + AFTER
+    return run_playbook(tmp_path, playbook, env=run_env, args=args)
 
 
 def expected_fact(document: dict, include_user_data: bool = False) -> tuple:
@@ -90,8 +82,7 @@ def test_endpoint_option_beats_the_environment(tmp_path, emulator, make_emulator
 
 
 def test_dead_proxies_in_the_environment_are_bypassed(tmp_path, emulator):
-    proxies = {name: "http://127.0.0.1:9" for name in
-               ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")}
+    proxies = {name: "http://127.0.0.1:9" for name in PROXY_VARIABLES}
     run = gather(tmp_path, emulator, env=proxies)
     assert run.rc == 0, run.output
     assert len(emulator.requests) == 1
@@ -248,7 +239,7 @@ def test_nothing_listening(tmp_path):
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    run = run_playbook(tmp_path, GATHER.format(options="        max_retry_time: 0"),
+    run = run_playbook(tmp_path, module_play("imds.azure.metadata_facts", "max_retry_time: 0"),
                        env={"AZURE_IMDS_ENDPOINT": "http://127.0.0.1:%d" % port})
     assert run.rc == 2, run.output
     result = run.task("gather")["result"]

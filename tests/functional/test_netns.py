@@ -6,19 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from helpers.ansible_runner import run_playbook
+from helpers.ansible_runner import PROXY_VARIABLES, module_play, run_playbook
 
-GATHER = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: gather
-      imds.azure.metadata_facts:
-{options}
-      ignore_errors: true
-"""
-
-PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 
 
 @pytest.fixture
@@ -37,8 +26,8 @@ def requests_seen(log) -> list:
 
 
 def gather(tmp_path, namespace, options: str = "", env: dict | None = None):
-    indented = "\n".join("        " + line for line in options.strip().splitlines())
-    return run_playbook(tmp_path, GATHER.format(options=indented), env=env, prefix=namespace.prefix)
+    playbook = module_play("imds.azure.metadata_facts", options, ignore_errors=True)
+    return run_playbook(tmp_path, playbook, env=env, prefix=namespace.prefix)
 
 
 def test_default_endpoint_behind_dead_proxies(tmp_path, vm):

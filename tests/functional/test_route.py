@@ -7,18 +7,9 @@ from __future__ import annotations
 
 import pytest
 from helpers import netns
-from helpers.ansible_runner import run_playbook
+from helpers.ansible_runner import module_play, run_playbook
 from helpers.cluster_lab import Lab
 
-PLAY = """
-- hosts: cluster_nodes
-  gather_facts: false
-  tasks:
-    - name: route
-      imds.azure.route:
-{options}
-      ignore_errors: true
-"""
 
 
 @pytest.fixture
@@ -32,8 +23,9 @@ def lab(tmp_path):
 
 
 def route(tmp_path, lab, options: str = "", args: list | None = None, name: str = "run"):
-    indented = "\n".join("        " + line for line in options.strip().splitlines()) or "        state: present"
-    run = run_playbook(tmp_path / name, PLAY.format(options=indented), inventory=str(lab.inventory), args=args)
+    playbook = module_play("imds.azure.route", options or "state: present", name="route", hosts="cluster_nodes",
+                           ignore_errors=True)
+    run = run_playbook(tmp_path / name, playbook, inventory=str(lab.inventory), args=args)
     assert run.rc == 0, run.output
     return run.task("route", "node1")
 

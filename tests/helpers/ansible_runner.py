@@ -10,6 +10,20 @@ from pathlib import Path
 from helpers import paths
 
 
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+
+
+def module_play(module: str, options: str = "", name: str = "gather", hosts: str = "all",
+                ignore_errors: bool = False) -> str:
+    """A play with one task: ``module`` with ``options`` (YAML, one option per line)."""
+    lines = ["- hosts: %s" % hosts, "  gather_facts: false", "  tasks:", "    - name: %s" % name,
+             "      %s:" % module]
+    lines += ["        " + line for line in options.strip().splitlines()]
+    if ignore_errors:
+        lines.append("      ignore_errors: true")
+    return "\n".join(lines) + "\n"
+
+
 class PlaybookRun:
     """The outcome of one ansible-playbook run: return code, output, and the recorded task results."""
 
