@@ -250,21 +250,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                                      % (C.CACHE_PLUGIN, exc)) from exc
         records = {}
         for host in fact_cache.hosts():
-            origin = fact_cache.origin(host)
             if not valid_host_name(host):
-                self._problem(host, origin, "not a usable host name")
+                self._problem(host, fact_cache.origin(host), "not a usable host name")
                 continue
             try:
                 fact = fact_from_cache_entry(fact_cache.read(host))
             except FactRecordError as exc:
-                self._problem(host, origin, str(exc))
+                self._problem(host, fact_cache.origin(host), str(exc))
                 continue
             except KeyError:
-                self._problem(host, origin, "the entry is listed but missing (expired or deleted meanwhile)")
+                self._problem(host, fact_cache.origin(host),
+                              "the entry is listed but missing (expired or deleted meanwhile)")
                 continue
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 # Cache plugins raise anything from ValueError to their client library's errors.
-                self._problem(host, origin, "the entry cannot be read (%s: %s)" % (type(exc).__name__, exc))
+                self._problem(host, fact_cache.origin(host),
+                              "the entry cannot be read (%s: %s)" % (type(exc).__name__, exc))
                 continue
             if fact is not None:
                 records[host] = fact

@@ -44,6 +44,9 @@ notes:
   - Values from IMDS are data, never templates; ansible-core does not template them.
 seealso:
   - module: imds.azure.metadata_info
+  - plugin: imds.azure.imds
+    plugin_type: inventory
+    description: Groups hosts by the facts this module gathered into a fact cache.
   - module: ansible.builtin.setup
 author:
   - imds.azure contributors (@imds-azure)

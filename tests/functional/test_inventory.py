@@ -4,7 +4,6 @@ Debian's redis-server, and jsonfile), then grouped by ansible-inventory and used
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest

@@ -9,7 +9,6 @@ import pytest
 from helpers.ansible_runner import PROXY_VARIABLES, module_play, run_playbook
 
 
-
 @pytest.fixture
 def vm(make_netns, tmp_path):
     """A namespace that looks like an Azure VM: IMDS at 169.254.169.254:80."""

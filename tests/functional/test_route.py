@@ -11,7 +11,6 @@ from helpers.ansible_runner import module_play, run_playbook
 from helpers.cluster_lab import Lab
 
 
-
 @pytest.fixture
 def lab(tmp_path):
     reason = netns.available()

@@ -69,8 +69,9 @@ class FakeLinuxHost:
             self.routes.append({"dst": "169.254.169.254", "gateway": argv[5], "dev": argv[7], "metric": int(argv[9])})
             return {"rc": 0, "stdout": ""}
         if argv[0] == "nmcli" and argv[1] == "-t":
-            return {"rc": 0, "stdout": "Wired connection 1:eth0\n"} if self.manager == "nm" else {"rc": 127,
-                                                                                                 "failed": True}
+            if self.manager != "nm":
+                return {"rc": 127, "failed": True}
+            return {"rc": 0, "stdout": "Wired connection 1:eth0\n"}
         if argv[0] == "networkctl":
             return {"rc": 0, "stdout": NETWORKCTL} if self.manager == "networkd" else {"rc": 1, "stdout": ""}
         return {"rc": 0, "stdout": ""}
