@@ -9,6 +9,7 @@ import pytest
 from emulator.faults import Fault
 from helpers import paths
 from helpers.ansible_runner import PROXY_VARIABLES, module_play, run_playbook
+from helpers.ports import free_port
 
 AFTER = """    - name: after
       ansible.builtin.debug:
@@ -21,6 +22,13 @@ def gather(tmp_path, emulator, options: str = "", args: list | None = None, env:
     run_env.update(env or {})
     playbook = module_play("imds.azure.metadata_facts", options) + AFTER
     return run_playbook(tmp_path, playbook, env=run_env, args=args)
+
+
+def failure_of(run) -> dict:
+    """The result of the failed gather task (the play must have failed because of it)."""
+    assert run.rc == 2, run.output
+    assert run.task("gather")["status"] == "failed"
+    return run.task("gather")["result"]
 
 
 def expected_fact(document: dict, include_user_data: bool = False) -> tuple:
@@ -206,10 +214,7 @@ def test_500_then_200(tmp_path, emulator):
 ])
 def test_failures_are_clear_and_not_retried(tmp_path, emulator, fault, error_type, words):
     emulator.add_fault(fault)
-    run = gather(tmp_path, emulator)
-    assert run.rc == 2, run.output
-    assert run.task("gather")["status"] == "failed"
-    result = run.task("gather")["result"]
+    result = failure_of(gather(tmp_path, emulator))
     assert result["error_type"] == error_type
     assert words in result["msg"]
     assert result["attempts"] == 1 and len(emulator.requests) == 1
@@ -217,9 +222,7 @@ def test_failures_are_clear_and_not_retried(tmp_path, emulator, fault, error_typ
 
 def test_truncated_body_fails_after_retries(tmp_path, emulator):
     emulator.add_fault("kind=truncate")
-    run = gather(tmp_path, emulator, "max_retry_time: 2")
-    assert run.rc == 2, run.output
-    result = run.task("gather")["result"]
+    result = failure_of(gather(tmp_path, emulator, "max_retry_time: 2"))
     assert result["error_type"] == "ImdsConnectionResetError"
     assert "truncated" in result["msg"]
     assert result["attempts"] == 2
@@ -227,22 +230,15 @@ def test_truncated_body_fails_after_retries(tmp_path, emulator):
 
 def test_server_that_never_answers(tmp_path, emulator):
     emulator.add_fault("kind=hang")
-    run = gather(tmp_path, emulator, "timeout: 1\nmax_retry_time: 0")
-    assert run.rc == 2, run.output
-    result = run.task("gather")["result"]
+    result = failure_of(gather(tmp_path, emulator, "timeout: 1\nmax_retry_time: 0"))
     assert result["error_type"] == "ImdsTimeoutError"
     assert "did not answer within 1.0 s" in result["msg"]
 
 
 def test_nothing_listening(tmp_path):
-    import socket  # pylint: disable=import-outside-toplevel
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     run = run_playbook(tmp_path, module_play("imds.azure.metadata_facts", "max_retry_time: 0"),
-                       env={"AZURE_IMDS_ENDPOINT": "http://127.0.0.1:%d" % port})
-    assert run.rc == 2, run.output
-    result = run.task("gather")["result"]
+                       env={"AZURE_IMDS_ENDPOINT": "http://127.0.0.1:%d" % free_port()})
+    result = failure_of(run)
     assert result["error_type"] == "ImdsUnreachableError"
     assert "Is this an Azure VM?" in result["msg"] and "imds.azure.imds_route" in result["msg"]
 

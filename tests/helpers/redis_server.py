@@ -9,12 +9,7 @@ import time
 from pathlib import Path
 
 from helpers.netns import stop_process
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from helpers.ports import free_port
 
 
 class RedisServer:

@@ -4,12 +4,12 @@ shared by client and emulator, so "410 for 30 s" takes milliseconds."""
 from __future__ import annotations
 
 import json
-import socket
 
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _client, _errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path, resolve_endpoint
 from emulator.faults import Fault
+from helpers.ports import free_port
 
 
 @pytest.fixture
@@ -326,11 +326,8 @@ def test_dripping_server_hits_the_read_deadline(virtual):
 
 
 def test_refused_connection_says_what_to_check():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     with pytest.raises(_errors.ImdsUnreachableError, match="refused") as caught:
-        ImdsClient(endpoint="http://127.0.0.1:%d" % port, max_retry_time=0).instance()
+        ImdsClient(endpoint="http://127.0.0.1:%d" % free_port(), max_retry_time=0).instance()
     message = str(caught.value)
     assert "Azure VM" in message and "imds.azure.imds_route" in message
 
