@@ -21,7 +21,8 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_commands import 
     RouteCommandError,
     describe,
     linux_apply_commands,
-    networkd_dropin,
+    networkd_dropin_content,
+    networkd_dropin_path,
     networkd_network_file,
     nmcli_connection_for,
     nmcli_route_value,
@@ -119,16 +120,14 @@ class LinuxHost(_Host):
     def _persist_networkmanager(self, plan: dict, connection: str) -> dict:
         operation = "+ipv4.routes" if plan["state"] == "present" else "-ipv4.routes"
         for route in plan["remove"] if plan["state"] == "absent" else [plan]:
-            value = nmcli_route_value(dict(route, state="present"))
-            self.command(["nmcli", "connection", "modify", connection, operation, value])
+            self.command(["nmcli", "connection", "modify", connection, operation, nmcli_route_value(route)])
         return {"method": "networkmanager", "connection": connection,
                 "note": "ipv4.routes of connection %s; applies from the next activation" % connection}
 
     def _persist_networkd(self, plan: dict, network_file: str) -> dict:
-        path, content = networkd_dropin(network_file, plan if plan["state"] == "present" else dict(
-            plan, gateway="", metric=plan["metric"]))
+        path = networkd_dropin_path(network_file)
         if plan["state"] == "present":
-            self.command(["install", "-D", "-m", "0644", "/dev/stdin", path], stdin=content)
+            self.command(["install", "-D", "-m", "0644", "/dev/stdin", path], stdin=networkd_dropin_content(plan))
         else:
             self.command(["rm", "-f", path])
         return {"method": "systemd-networkd", "path": path, "note": "drop-in for %s" % network_file}

@@ -74,8 +74,13 @@ def networkd_network_file(networkctl_status: str) -> str | None:
     return match.group(1) if match else None
 
 
-def networkd_dropin(network_file: str, plan: dict) -> tuple:
-    """(path, content) of the drop-in that makes the route survive reboots under systemd-networkd."""
+def networkd_dropin_path(network_file: str) -> str:
+    """Where the drop-in for ``network_file`` lives (drop-ins also apply to files under /run)."""
+    return "/etc/systemd/network/%s.d/%s" % (network_file.rsplit("/", 1)[-1], NETWORKD_DROPIN_NAME)
+
+
+def networkd_dropin_content(plan: dict) -> str:
+    """The drop-in that makes the route survive reboots under systemd-networkd."""
     lines = ["# Managed by imds.azure.route: the route to the Azure Instance Metadata Service.",
              "[Route]", "Destination=%s" % IMDS_DESTINATION]
     if plan["gateway"]:
@@ -83,14 +88,13 @@ def networkd_dropin(network_file: str, plan: dict) -> tuple:
     else:
         lines.append("Scope=link")
     lines.append("Metric=%d" % int(plan["metric"]))
-    base = network_file.rsplit("/", 1)[-1]
-    return "/etc/systemd/network/%s.d/%s" % (base, NETWORKD_DROPIN_NAME), "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n"
 
 
-def nmcli_route_value(plan: dict) -> str:
-    """The ipv4.routes entry for NetworkManager: ``dest [gateway] [metric]``."""
-    gateway = _checked_ipv4(plan["gateway"], "gateway") if plan["gateway"] else "0.0.0.0"
-    return "%s %s %d" % (IMDS_DESTINATION, gateway, int(plan["metric"]))
+def nmcli_route_value(route: dict) -> str:
+    """The ipv4.routes entry for NetworkManager (``dest gateway metric``) of a plan or a route."""
+    gateway = _checked_ipv4(route["gateway"], "gateway") if route["gateway"] else "0.0.0.0"
+    return "%s %s %d" % (IMDS_DESTINATION, gateway, int(route["metric"]))
 
 
 def nmcli_connection_for(device: str, nmcli_output: str) -> str | None:

@@ -39,9 +39,9 @@ def test_hostile_values_never_reach_a_command(plan):
 def test_networkd_and_networkmanager_helpers():
     assert commands.networkd_network_file(NETWORKCTL) == "/run/systemd/network/10-netplan-eth0.network"
     assert commands.networkd_network_file("Network File: n/a") is None
-    path, content = commands.networkd_dropin("/run/systemd/network/10-netplan-eth0.network", PLAN)
+    path = commands.networkd_dropin_path("/run/systemd/network/10-netplan-eth0.network")
     assert path == "/etc/systemd/network/10-netplan-eth0.network.d/60-imds-route.conf"
-    assert content.splitlines()[1:] == ["[Route]", "Destination=169.254.169.254/32", "Gateway=10.0.0.1", "Metric=1"]
+    assert commands.networkd_dropin_content(PLAN).splitlines()[1:] == ["[Route]", "Destination=169.254.169.254/32", "Gateway=10.0.0.1", "Metric=1"]
     assert commands.nmcli_route_value(PLAN) == "169.254.169.254/32 10.0.0.1 1"
     listing = "Wired connection 1:eth0\nmy\\:vpn:tun0\nlo:lo\n"
     assert commands.nmcli_connection_for("eth0", listing) == "Wired connection 1"
