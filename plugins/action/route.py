@@ -31,8 +31,10 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_commands import 
     windows_routes,
 )
 from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
+    IMDS_ADDRESS,
     IMDS_DESTINATION,
     RouteTableError,
+    is_imds_route,
     parse_get_netroute,
     parse_ip_json,
     plan_imds_route,
@@ -232,7 +234,7 @@ class ActionModule(ActionBase):
             if plan_imds_route(after, metric=args["metric"], interface=plan["interface"],
                                gateway=args["gateway"], state=args["state"])["needed"]:
                 raise HostCommandError("the routes are still not right after the change: %s"
-                                       % "; ".join(describe(r) for r in after if _is_imds(r)))
+                                       % "; ".join(describe(r) for r in after if is_imds_route(r)))
             result["persistence"] = host.persist(plan, args["persistent"])
         except (HostCommandError, RouteTableError, RouteCommandError) as exc:
             result.update(failed=True, ran=host.ran,
@@ -248,16 +250,12 @@ class ActionModule(ActionBase):
         return result
 
 
-def _is_imds(route: dict) -> bool:
-    return route["destination"] == "169.254.169.254" and route["prefix"] == 32
-
-
 def _diff(routes: list, plan: dict) -> dict:
-    before = [describe(r) for r in routes if _is_imds(r)]
+    before = [describe(r) for r in routes if is_imds_route(r)]
     removed = [describe(r) for r in plan["remove"]]
     after = [line for line in before if line not in removed]
     if plan["state"] == "present" and plan["needed"]:
-        after.append(describe({"destination": "169.254.169.254", "prefix": 32, "gateway": plan["gateway"],
+        after.append(describe({"destination": IMDS_ADDRESS, "prefix": 32, "gateway": plan["gateway"],
                                "interface": plan["interface"], "metric": plan["metric"]}))
     return {"before": "".join(line + "\n" for line in before), "after": "".join(line + "\n" for line in after),
             "before_header": "IMDS routes before", "after_header": "IMDS routes after"}

@@ -17,6 +17,7 @@ from ansible_collections.imds.azure.plugins.module_utils._facts import (
     build_fact,
 )
 from ansible_collections.imds.azure.plugins.module_utils._tags import tags_from_compute
+from ansible_collections.imds.azure.plugins.plugin_utils._group_names import text_value
 
 # Host names come from fact-cache keys and file names, never from IMDS values.
 _HOST_NAME_RE = re.compile(r"^[\w.:@\[\]-]+$")
@@ -77,11 +78,6 @@ def checked_fact(fact) -> dict:
     return fact
 
 
-def _text(compute: dict, key: str) -> str:
-    value = compute.get(key, "")
-    return value if isinstance(value, str) else ""
-
-
 def flat_hostvars(fact: dict) -> dict:
     """Hostvars of one host: the whole fact plus the flat, prefixed values people roll out by.
 
@@ -92,9 +88,9 @@ def flat_hostvars(fact: dict) -> dict:
     compute = fact.get("compute", {})
     return {
         "azure_imds": fact,
-        "azure_location": _text(compute, "location"),
-        "azure_zone": _text(compute, "zone"),
-        "azure_fault_domain": _text(compute, "platformFaultDomain"),
-        "azure_update_domain": _text(compute, "platformUpdateDomain"),
+        "azure_location": text_value(compute.get("location")),
+        "azure_zone": text_value(compute.get("zone")),
+        "azure_fault_domain": text_value(compute.get("platformFaultDomain")),
+        "azure_update_domain": text_value(compute.get("platformUpdateDomain")),
         "azure_tags": fact.get("tags", {}),
     }

@@ -82,7 +82,8 @@ def _describe(origin: tuple) -> str:
     return "%s %r" % (family.replace("_", " "), origin[1])
 
 
-def _text(value) -> str:
+def text_value(value) -> str:
+    """IMDS sends strings; anything else (missing, null, a number in a hand-made file) counts as empty."""
     return value if isinstance(value, str) else ""
 
 
@@ -95,7 +96,7 @@ def default_groups(fact: dict, families, namer: GroupNamer, host: str) -> list:
         tags = fact.get("tags") if isinstance(fact.get("tags"), dict) else {}
         for tag_name, tag_value in tags.items():
             groups.append(namer.name("tag", tag_name, host=host))
-            groups.append(namer.name("tag", tag_name, _text(tag_value), host=host))
+            groups.append(namer.name("tag", tag_name, text_value(tag_value), host=host))
     simple = (
         ("zone", "zone", NO_ZONE),
         ("fault_domain", "platformFaultDomain", None),
@@ -108,7 +109,7 @@ def default_groups(fact: dict, families, namer: GroupNamer, host: str) -> list:
     for family, key, when_empty in simple:
         if family not in wanted:
             continue
-        value = _text(compute.get(key)) or when_empty
+        value = text_value(compute.get(key)) or when_empty
         if value:
             groups.append(namer.name(family, value, host=host))
     if "priority" in wanted:
@@ -118,5 +119,5 @@ def default_groups(fact: dict, families, namer: GroupNamer, host: str) -> list:
 
 def priority(compute: dict) -> str:
     """Spot, Low or Regular. IMDS leaves it empty for regular VMs; one doc sample spells the key Priority."""
-    value = _text(compute.get("priority")) or _text(compute.get("Priority"))
+    value = text_value(compute.get("priority")) or text_value(compute.get("Priority"))
     return value or "Regular"

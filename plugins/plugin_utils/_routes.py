@@ -172,7 +172,7 @@ def _is_default(route: dict) -> bool:
     return route["destination"] == "0.0.0.0" and route["prefix"] == 0
 
 
-def _is_imds(route: dict) -> bool:
+def is_imds_route(route: dict) -> bool:
     return route["destination"] == IMDS_ADDRESS and route["prefix"] == 32
 
 
@@ -216,7 +216,7 @@ def plan_imds_route(routes: list, metric: int = DEFAULT_METRIC, interface: str |
     gateway that leads out of it (the planned one, the default gateway, or on-link) and the
     requested route metric, and no other 169.254.169.254/32 route competes with it.
     """
-    existing = [r for r in routes if _is_imds(r)]
+    existing = [r for r in routes if is_imds_route(r)]
     plan = {"needed": False, "reason": "", "destination": IMDS_DESTINATION, "gateway": None, "interface": None,
             "metric": metric, "state": state, "remove": []}
     if state == "absent":

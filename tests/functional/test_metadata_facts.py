@@ -128,15 +128,7 @@ def test_every_sample_document_comes_back_key_for_key(tmp_path, make_emulator):
     hosts = {"vm%d" % i: {"ansible_connection": "local", "imds_endpoint": emulators[name].url, "sample": name}
              for i, name in enumerate(documents)}
     inventory.write_text(json.dumps({"all": {"hosts": hosts}}))
-    playbook = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: gather
-      imds.azure.metadata_facts:
-        endpoint: "{{ imds_endpoint }}"
-        include_user_data: true
-"""
+    playbook = module_play("imds.azure.metadata_facts", 'endpoint: "{{ imds_endpoint }}"\ninclude_user_data: true')
     run = run_playbook(tmp_path, playbook, inventory=str(inventory), args=["--forks", "10"])
     assert run.rc == 0, run.output
     for host, spec in hosts.items():
@@ -164,13 +156,7 @@ def test_hostile_values_are_not_templated(tmp_path, make_emulator):
     hostile = "{{ lookup('pipe', 'touch %s') }}" % marker
     document["compute"]["tags"] = "Role:%s" % hostile
     document["compute"]["name"] = hostile
-    playbook = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: gather
-      imds.azure.metadata_facts:
-    - name: use
+    playbook = module_play("imds.azure.metadata_facts") + """    - name: use
       ansible.builtin.debug:
         msg: "{{ ansible_facts.azure_imds.tags.Role }} / {{ ansible_facts.azure_imds.compute.name }}"
 """
