@@ -7,7 +7,7 @@
 
 """The IMDS api-versions this collection knows, newest last."""
 
-from __future__ import annotations
+from typing import Optional
 
 # Every version listed by Microsoft's newest IMDS documentation.
 INSTANCE_API_VERSIONS = (
@@ -29,7 +29,7 @@ DEFAULT_API_VERSION = INSTANCE_API_VERSIONS[-1]
 DEFAULT_SCHEDULED_EVENTS_API_VERSION = SCHEDULED_EVENTS_API_VERSIONS[-1]
 
 
-def newest_known(offered: list, known: tuple = INSTANCE_API_VERSIONS) -> str | None:
+def newest_known(offered: list, known: tuple = INSTANCE_API_VERSIONS) -> Optional[str]:
     """Return the newest version that IMDS offered and this collection knows, if any.
 
     ``offered`` comes from an untrusted response body, so anything that is not a

@@ -12,7 +12,7 @@ requests under the 5 per second limit, retries what may succeed later, and turns
 every other outcome into a typed error from ``_errors``.
 """
 
-from __future__ import annotations
+from typing import Optional, Union
 
 import json
 import os
@@ -64,8 +64,8 @@ class ImdsResult:
 
     __slots__ = ("url", "status", "api_version", "content_type", "data", "text", "attempts")
 
-    def __init__(self, url: str, status: int, api_version: str | None, content_type: str,
-                 data=None, text: str | None = None, attempts: int = 1) -> None:
+    def __init__(self, url: str, status: int, api_version: Optional[str], content_type: str,
+                 data=None, text: Optional[str] = None, attempts: int = 1) -> None:
         self.url = url
         self.status = status
         self.api_version = api_version
@@ -75,7 +75,7 @@ class ImdsResult:
         self.attempts = attempts
 
 
-def resolve_endpoint(option: str | None, environ=None) -> str:
+def resolve_endpoint(option: Optional[str], environ=None) -> str:
     """The endpoint option wins, then ``AZURE_IMDS_ENDPOINT``, then the real IMDS address."""
     if option:
         return option
@@ -83,7 +83,7 @@ def resolve_endpoint(option: str | None, environ=None) -> str:
     return env.get(ENDPOINT_ENV_VAR) or _transport.DEFAULT_ENDPOINT
 
 
-def metadata_path(path: str | list | tuple) -> str:
+def metadata_path(path: Union[str, list, tuple]) -> str:
     """Build ``/metadata/<path>`` from a relative path, refusing anything that could escape it.
 
     ``path`` is ``"instance/compute/vmId"`` or a list of segments (ints allowed
@@ -108,7 +108,7 @@ def metadata_path(path: str | list | tuple) -> str:
 class ImdsClient:
     """Client for http://169.254.169.254/metadata. One instance paces its own requests."""
 
-    def __init__(self, endpoint: str | None = None, api_version: str = DEFAULT_API_VERSION,
+    def __init__(self, endpoint: Optional[str] = None, api_version: str = DEFAULT_API_VERSION,
                  timeout: float = _transport.DEFAULT_READ_TIMEOUT,
                  connect_timeout: float = _transport.CONNECT_TIMEOUT,
                  max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
@@ -145,7 +145,7 @@ class ImdsClient:
                                        % excerpt(json.dumps(result.data)), url=result.url)
         return versions
 
-    def attested_document(self, nonce: str | None = None) -> ImdsResult:
+    def attested_document(self, nonce: Optional[str] = None) -> ImdsResult:
         params = {}
         if nonce is not None:
             if not _NONCE_RE.match(nonce):
@@ -153,8 +153,8 @@ class ImdsClient:
             params["nonce"] = nonce
         return self.get("attested/document", params=params)
 
-    def identity_token(self, resource: str, client_id: str | None = None, object_id: str | None = None,
-                       msi_res_id: str | None = None) -> ImdsResult:
+    def identity_token(self, resource: str, client_id: Optional[str] = None, object_id: Optional[str] = None,
+                       msi_res_id: Optional[str] = None) -> ImdsResult:
         identities = {"client_id": client_id, "object_id": object_id, "msi_res_id": msi_res_id}
         chosen = {name: value for name, value in identities.items() if value}
         if len(chosen) > 1:
@@ -185,8 +185,8 @@ class ImdsClient:
 
     # -- generic request --------------------------------------------------------------
 
-    def get(self, path, params: dict | None = None, api_version: str | None = "", expect: str = "json",
-            method: str = "GET", body: bytes | None = None, known_versions: tuple = INSTANCE_API_VERSIONS,
+    def get(self, path, params: Optional[dict] = None, api_version: Optional[str] = "", expect: str = "json",
+            method: str = "GET", body: Optional[bytes] = None, known_versions: tuple = INSTANCE_API_VERSIONS,
             retry_not_found: bool = False) -> ImdsResult:
         """Request ``/metadata/<path>`` and return the decoded answer.
 
@@ -229,7 +229,7 @@ class ImdsClient:
                 continue
             raise _http_error(response, url, version, attempts, decision.give_up_reason)
 
-    def _send(self, method: str, path_and_query: str, body: bytes | None) -> _transport.HttpResponse:
+    def _send(self, method: str, path_and_query: str, body: Optional[bytes]) -> _transport.HttpResponse:
         self._pace()
         headers = {"Metadata": "true", "User-Agent": "imds.azure"}
         if body is not None:
@@ -278,7 +278,7 @@ def _error_text(response: _transport.HttpResponse) -> str:
     return excerpt(response.body) or response.reason or "no details"
 
 
-def _version_fallback(response: _transport.HttpResponse, version: str | None, known: tuple) -> str | None:
+def _version_fallback(response: _transport.HttpResponse, version: Optional[str], known: tuple) -> Optional[str]:
     """The version to retry with after a 400 that lists ``newest-versions``, if one is usable."""
     offered = _error_body(response).get("newest-versions")
     if not isinstance(offered, list):
@@ -287,7 +287,7 @@ def _version_fallback(response: _transport.HttpResponse, version: str | None, kn
     return replacement if replacement and replacement != version else None
 
 
-def _decode_success(response: _transport.HttpResponse, url: str, version: str | None, expect: str,
+def _decode_success(response: _transport.HttpResponse, url: str, version: Optional[str], expect: str,
                     attempts: int) -> ImdsResult:
     content_type = response.content_type
     result = ImdsResult(url, response.status, version, content_type, attempts=attempts)
@@ -343,7 +343,7 @@ def _redirect_error(response: _transport.HttpResponse, url: str, attempts: int) 
         url=url, status=response.status, body=response.body, attempts=attempts)
 
 
-def _http_error(response: _transport.HttpResponse, url: str, version: str | None, attempts: int,
+def _http_error(response: _transport.HttpResponse, url: str, version: Optional[str], attempts: int,
                 give_up_reason: str) -> ImdsHttpError:
     status = response.status
     detail = _error_text(response)
@@ -383,7 +383,7 @@ def _http_error(response: _transport.HttpResponse, url: str, version: str | None
     return error_class("%s URL: %s" % (message, url), **common)
 
 
-def _bad_request_error(response: _transport.HttpResponse, url: str, version: str | None, detail: str,
+def _bad_request_error(response: _transport.HttpResponse, url: str, version: Optional[str], detail: str,
                        common: dict) -> ImdsBadRequestError:
     offered = _error_body(response).get("newest-versions")
     lowered = detail.lower()

@@ -11,7 +11,7 @@ Modules turn them into ``fail_json`` and plugins into ``AnsibleError`` at the
 edge, so every message here must say what happened and what to do about it.
 """
 
-from __future__ import annotations
+from typing import List, Optional, Union
 
 ROUTE_HINT = (
     "Is this an Azure VM? IMDS answers only from inside one. On a Windows failover cluster "
@@ -22,7 +22,7 @@ ROUTE_HINT = (
 EXCERPT_LIMIT = 200
 
 
-def excerpt(body: bytes | str | None, limit: int = EXCERPT_LIMIT) -> str:
+def excerpt(body: Optional[Union[bytes, str]], limit: int = EXCERPT_LIMIT) -> str:
     """Return a short, printable preview of an untrusted response body."""
     if body is None:
         return ""
@@ -39,8 +39,8 @@ class ImdsError(Exception):
 
     retryable = False
 
-    def __init__(self, message: str, url: str | None = None, status: int | None = None,
-                 body: bytes | str | None = None, attempts: int = 1) -> None:
+    def __init__(self, message: str, url: Optional[str] = None, status: Optional[int] = None,
+                 body: Optional[Union[bytes, str]] = None, attempts: int = 1) -> None:
         super().__init__(message)
         self.message = message
         self.url = url
@@ -92,9 +92,9 @@ class ImdsBadRequestError(ImdsHttpError):
 class ImdsApiVersionError(ImdsBadRequestError):
     """The api-version was refused and no known version could replace it."""
 
-    def __init__(self, message: str, url: str | None = None, status: int | None = None,
-                 body: bytes | str | None = None, attempts: int = 1,
-                 newest_versions: list[str] | None = None) -> None:
+    def __init__(self, message: str, url: Optional[str] = None, status: Optional[int] = None,
+                 body: Optional[Union[bytes, str]] = None, attempts: int = 1,
+                 newest_versions: Optional[List[str]] = None) -> None:
         super().__init__(message, url=url, status=status, body=body, attempts=attempts)
         self.newest_versions = list(newest_versions or [])
 

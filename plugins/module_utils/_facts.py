@@ -7,7 +7,7 @@
 
 """Shape an ``/metadata/instance`` document into the ``azure_imds`` fact."""
 
-from __future__ import annotations
+from typing import Optional
 
 from ansible_collections.imds.azure.plugins.module_utils._tags import tags_from_compute
 
@@ -21,7 +21,7 @@ class InstanceDocumentError(ValueError):
     """The instance document does not have the shape IMDS documents."""
 
 
-def build_fact(document, api_version: str | None, include_user_data: bool = False) -> dict:
+def build_fact(document, api_version: Optional[str], include_user_data: bool = False) -> dict:
     """Return ``{compute, network, tags, api_version}``.
 
     ``compute`` and ``network`` are the document's own objects, unchanged except

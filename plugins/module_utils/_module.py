@@ -7,7 +7,7 @@
 
 """Adapt module options to the IMDS client, and client errors to module failures."""
 
-from __future__ import annotations
+from typing import Optional
 
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_API_VERSION
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
@@ -16,7 +16,7 @@ from ansible_collections.imds.azure.plugins.module_utils._retry import DEFAULT_M
 from ansible_collections.imds.azure.plugins.module_utils._transport import DEFAULT_READ_TIMEOUT
 
 
-def client_argument_spec(api_version_default: str | None = DEFAULT_API_VERSION) -> dict:
+def client_argument_spec(api_version_default: Optional[str] = DEFAULT_API_VERSION) -> dict:
     """The options of the ``imds.azure.client`` doc fragment (and its ``api_version`` part)."""
     return dict(
         endpoint=dict(type="str"),

@@ -13,7 +13,7 @@ resets and timeouts get a few retries with exponential waits; the 4xx errors
 that describe a wrong request are never retried.
 """
 
-from __future__ import annotations
+from typing import Optional
 
 import email.utils
 import time
@@ -37,7 +37,7 @@ def is_transient_status(status: int) -> bool:
     return status in TRANSIENT_STATUSES or 500 <= status <= 599
 
 
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Optional[float]:
     """Return the wait a Retry-After header asks for, in seconds, or None if absent or unreadable.
 
     The header is either a number of seconds or an HTTP date; ``now`` is wall-clock
@@ -63,7 +63,7 @@ class RetryDecision:
 
     __slots__ = ("delay", "give_up_reason")
 
-    def __init__(self, delay: float | None, give_up_reason: str = "") -> None:
+    def __init__(self, delay: Optional[float], give_up_reason: str = "") -> None:
         self.delay = delay
         self.give_up_reason = give_up_reason
 
@@ -82,8 +82,8 @@ class RetryState:
         self.retry_not_found = retry_not_found
         self.transient_retries = 0
 
-    def decide(self, now: float, status: int | None = None, retryable_error: bool = False,
-               retry_after: float | None = None) -> RetryDecision:
+    def decide(self, now: float, status: Optional[int] = None, retryable_error: bool = False,
+               retry_after: Optional[float] = None) -> RetryDecision:
         """Decide about a failed attempt: an HTTP ``status``, or a transport error when ``retryable_error``."""
         if status == GONE_STATUS:
             decision = self._gone(now, retry_after)
@@ -96,13 +96,13 @@ class RetryState:
             return self._within_budget(now, decision)
         return decision
 
-    def _gone(self, now: float, retry_after: float | None) -> RetryDecision:
+    def _gone(self, now: float, retry_after: Optional[float]) -> RetryDecision:
         delay = GONE_RETRY_INTERVAL if retry_after is None else retry_after
         if now + delay - self.started_at > GONE_RETRY_WINDOW:
             return RetryDecision(None, "IMDS kept answering 410 Gone for the whole %d s retry window" % GONE_RETRY_WINDOW)
         return RetryDecision(delay)
 
-    def _transient(self, retry_after: float | None) -> RetryDecision:
+    def _transient(self, retry_after: Optional[float]) -> RetryDecision:
         if self.transient_retries >= TRANSIENT_MAX_RETRIES:
             return RetryDecision(None, "%d retries were used up" % TRANSIENT_MAX_RETRIES)
         if retry_after is None:

@@ -7,8 +7,6 @@
 
 """Turn the two IMDS tag encodings into one ``{name: value}`` dict."""
 
-from __future__ import annotations
-
 
 def parse_tags_string(tags: str) -> dict:
     """Parse ``compute.tags`` (``name:value;name:value``).

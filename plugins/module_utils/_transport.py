@@ -16,7 +16,7 @@ variables, never follows a redirect, and lets us time the connect and the read
 separately. A managed node still needs nothing beyond Python.
 """
 
-from __future__ import annotations
+from typing import Optional
 
 import errno
 import http.client
@@ -90,7 +90,7 @@ class HttpResponse:
         return self.headers.get("content-type", "").split(";")[0].strip().lower()
 
 
-def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: bytes | None = None,
+def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Optional[bytes] = None,
          connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
          max_body_bytes: int = MAX_BODY_BYTES) -> HttpResponse:
     """Send one request and return the full answer, whatever its status.

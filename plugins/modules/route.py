@@ -5,8 +5,6 @@
 # This file only documents the module: imds.azure.route is implemented by its action
 # plugin (plugins/action/route.py), which decides on the controller.
 
-from __future__ import annotations
-
 DOCUMENTATION = r"""
 ---
 module: route
