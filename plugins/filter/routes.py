@@ -8,8 +8,10 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
     RouteTableError,
+    new_route,
     parse_routes as _parse_routes,
     plan_imds_route,
+    store_of,
 )
 
 
@@ -21,22 +23,26 @@ def parse_routes(data, source="auto"):
         raise AnsibleFilterError("imds.azure.parse_routes: %s" % exc) from exc
 
 
-def imds_route_plan(routes, metric=1, interface=None, gateway=None, state="present"):
+def imds_route_plan(routes, metric=1, interface=None, gateway=None, state="present", persistent=None):
     """Decide whether 169.254.169.254/32 needs a route, and which."""
     if not isinstance(routes, list) or not all(isinstance(r, dict) for r in routes):
         raise AnsibleFilterError("imds.azure.imds_route_plan: give the list that imds.azure.parse_routes returns")
     try:
-        return plan_imds_route([_normalised(r) for r in routes], metric=int(metric), interface=interface,
-                               gateway=gateway, state=state)
+        return plan_imds_route([_normalised(r) for r in routes], metric=int(metric),
+                               interface=None if interface is None else str(interface),
+                               gateway=None if gateway is None else str(gateway), state=state,
+                               persistent=None if persistent is None else bool(persistent))
     except (RouteTableError, KeyError, TypeError, ValueError) as exc:
         raise AnsibleFilterError("imds.azure.imds_route_plan: %s" % exc) from exc
 
 
 def _normalised(route: dict) -> dict:
-    return {"destination": str(route["destination"]), "prefix": int(route["prefix"]),
-            "gateway": str(route.get("gateway") or ""), "interface": str(route["interface"]),
-            "metric": int(route["metric"]),
-            "interface_metric": None if route.get("interface_metric") is None else int(route["interface_metric"])}
+    def number(value):
+        return None if value is None else int(value)
+
+    return new_route(str(route["destination"]), int(route["prefix"]), str(route.get("gateway") or ""),
+                     str(route["interface"]), number(route["metric"]), number(route.get("interface_metric")),
+                     store_of(route.get("store")))
 
 
 class FilterModule:

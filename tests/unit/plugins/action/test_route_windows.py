@@ -31,7 +31,7 @@ class FakeWindowsHost:
             self.routes.append({
                 "DestinationPrefix": "%s/%d" % (route["destination"], route["prefix"]),
                 "NextHop": route["gateway"] or "0.0.0.0", "InterfaceIndex": index, "InterfaceAlias": "if%d" % index,
-                "RouteMetric": route["metric"] - INTERFACE_METRIC[index], "InterfaceMetric": INTERFACE_METRIC[index]})
+                "RouteMetric": route["metric"], "InterfaceMetric": INTERFACE_METRIC[index]})
         self.addresses = [{"InterfaceIndex": i, "IPAddress": a} for a, i in INDEX.items()]
         self.route_exe_fails = route_exe_fails
         self.calls = []

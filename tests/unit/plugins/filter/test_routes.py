@@ -23,8 +23,11 @@ HEALTHY = (paths.SAMPLES / "route-print-docs-troubleshooting.txt").read_text()
 def test_failover_cluster_table_needs_the_documented_route():
     routes = parse_routes(FAILOVER)
     assert len(routes) == 16
+    # Shown 266 = static gateway 256 + interface metric 10 (the on-link host route 10.0.1.10/32 says so).
     assert routes[0] == {"destination": "0.0.0.0", "prefix": 0, "gateway": "10.0.1.1", "interface": "10.0.1.10",
-                         "metric": 266, "interface_metric": None}
+                         "metric": 256, "interface_metric": 10, "store": "active"}
+    assert {r["interface"]: r["interface_metric"] for r in routes} == {
+        "10.0.1.10": 10, "127.0.0.1": 75, "169.254.1.156": 15}
     assert routes[1]["prefix"] == 26 and routes[1]["gateway"] == ""
     plan = imds_route_plan(routes)
     assert plan["needed"] is True
@@ -56,7 +59,9 @@ def test_stale_route_on_the_cluster_adapter_with_ipv6_and_persistent_sections():
     routes = parse_routes((DATA / "route-print-full-ipv6-persistent.txt").read_text())
     ipv4 = [r for r in routes if "." in r["destination"]]
     ipv6 = [r for r in routes if ":" in r["destination"]]
-    assert len(ipv4) == 6  # persistent lines are configuration, not active routes
+    assert len([r for r in ipv4 if r["store"] == "active"]) == 6
+    assert [(r["destination"], r["interface"], r["gateway"], r["metric"]) for r in ipv4 if r["store"] == "persistent"] \
+        == [("169.254.169.254", "169.254.1.156", "", 1), ("0.0.0.0", "10.0.1.10", "10.0.1.1", None)]
     assert [r["destination"] for r in ipv6] == ["::1", "fe80::", "fe80::3166:ce5a:2bd5:a6d1", "2001:db8:abcd:12::",
                                                 "ff00::"]
     wrapped = ipv6[2]
@@ -64,7 +69,9 @@ def test_stale_route_on_the_cluster_adapter_with_ipv6_and_persistent_sections():
     assert ipv6[3]["gateway"] == "fe80::1234:5678:9abc:def0"
     plan = imds_route_plan(routes)
     assert plan["needed"] is True
-    assert [r["interface"] for r in plan["remove"]] == ["169.254.1.156"]
+    assert [(r["interface"], r["store"]) for r in plan["remove"]] == [("169.254.1.156", "active"),
+                                                                       ("169.254.1.156", "persistent")]
+    assert plan["add"] == ["active", "persistent"]
     assert "wrong interface" in plan["reason"]
 
 
@@ -98,23 +105,20 @@ def test_absent():
 
 
 def get_netroute_from(table: str) -> list:
-    """The failover table as Get-NetRoute | ConvertTo-Json would show it (interface metric 10)."""
+    """The failover table as Get-NetRoute | ConvertTo-Json would show it (both metrics apart)."""
     index = {"10.0.1.10": 7, "169.254.1.156": 12, "127.0.0.1": 1}
-    objects = []
-    for route in parse_routes(table):
-        mask = route["prefix"]
-        objects.append({"DestinationPrefix": "%s/%d" % (route["destination"], mask),
-                        "NextHop": route["gateway"] or "0.0.0.0", "InterfaceIndex": index[route["interface"]],
-                        "InterfaceAlias": "Ethernet", "RouteMetric": 0 if mask == 0 else 256, "InterfaceMetric": 10,
-                        "AddressFamily": 2, "Store": 1})
-    return objects
+    return [{"DestinationPrefix": "%s/%d" % (route["destination"], route["prefix"]),
+             "NextHop": route["gateway"] or "0.0.0.0", "InterfaceIndex": index[route["interface"]],
+             "InterfaceAlias": "Ethernet", "RouteMetric": route["metric"], "InterfaceMetric": route["interface_metric"],
+             "AddressFamily": 2, "Store": 1}
+            for route in parse_routes(table)]
 
 
 def test_get_netroute_json():
     objects = get_netroute_from(FAILOVER)
     routes = parse_routes(json.dumps(objects))
     assert routes[0] == {"destination": "0.0.0.0", "prefix": 0, "gateway": "10.0.1.1", "interface": "7",
-                         "metric": 0, "interface_metric": 10}
+                         "metric": 256, "interface_metric": 10, "store": "active"}
     plan = imds_route_plan(routes)
     assert plan["needed"] and plan["interface"] == "7" and plan["gateway"] == "10.0.1.1"
     one = parse_routes(json.dumps(objects[0]), source="get_netroute")  # ConvertTo-Json of one object
@@ -139,7 +143,7 @@ def test_ip_json():
     routes = parse_routes(json.dumps(IP_JSON))
     assert routes[0]["destination"] == "0.0.0.0" and routes[0]["prefix"] == 0 and routes[0]["interface"] == "eth0"
     assert routes[2] == {"destination": "169.254.169.254", "prefix": 32, "gateway": "10.9.9.2",
-                         "interface": "cluster0", "metric": 0, "interface_metric": 0}
+                         "interface": "cluster0", "metric": 0, "interface_metric": 0, "store": "active"}
     plan = imds_route_plan(routes)
     assert plan["needed"] and plan["interface"] == "eth0" and plan["gateway"] == "10.0.0.1"
     assert [r["interface"] for r in plan["remove"]] == ["cluster0"]
@@ -150,6 +154,11 @@ def test_ip_json():
 @pytest.mark.parametrize("bad, words", [
     ("nothing to see here", "no route lines"), ("[1, 2]", "unrecognised"), ("{broken", "not valid JSON"),
     ([{"dst": 5}, "x"], "needs dst"), ([{"foo": 1}], "unrecognised"),
+    ([{"dst": "default", "gateway": "10.0.0.1", "metric": "high"}], "metric must be a whole number"),
+    ([{"dst": "default", "gateway": "gw.example"}], "not an IP address"),
+    ([{"dst": "10.0.0.0/33"}], "not an address prefix"),
+    ([{"DestinationPrefix": "0.0.0.0/0", "RouteMetric": -1}], "RouteMetric must be a whole number"),
+    ([{"DestinationPrefix": "0.0.0.0/0", "Store": "Elsewhere"}], "Store must be"),
 ])
 def test_bad_tables(bad, words):
     with pytest.raises(AnsibleFilterError, match=words):
@@ -163,3 +172,59 @@ def test_plan_without_a_default_route():
     assert imds_route_plan(routes, interface="10.0.0.4")["gateway"] == "10.0.0.4"
     with pytest.raises(AnsibleFilterError, match="give the list"):
         imds_route_plan("text")
+
+
+MULTIPATH = [
+    {"dst": "default", "protocol": "dhcp", "metric": 100, "flags": [],
+     "nexthops": [{"gateway": "10.0.0.1", "dev": "eth0", "weight": 1, "flags": []},
+                  {"gateway": "10.1.0.1", "dev": "eth1", "weight": 1, "flags": []}]},
+    {"dst": "10.0.0.0/24", "dev": "eth0", "protocol": "kernel", "scope": "link", "prefsrc": "10.0.0.4", "flags": []},
+    {"dst": "10.1.0.0/24", "dev": "eth1", "protocol": "kernel", "scope": "link", "prefsrc": "10.1.0.4", "flags": []},
+]
+
+
+def test_multipath_default_route_gives_a_real_gateway_on_the_primary_interface():
+    routes = parse_routes(json.dumps(MULTIPATH))
+    assert [(r["destination"], r["gateway"], r["interface"], r["metric"]) for r in routes[:2]] == [
+        ("0.0.0.0", "10.0.0.1", "eth0", 100), ("0.0.0.0", "10.1.0.1", "eth1", 100)]
+    plan = imds_route_plan(routes)
+    assert (plan["interface"], plan["gateway"], plan["needed"]) == ("eth0", "10.0.0.1", True)
+    # Naming the second NIC takes that NIC's own next hop, not the first one's.
+    plan = imds_route_plan(routes, interface="eth1")
+    assert (plan["interface"], plan["gateway"]) == ("eth1", "10.1.0.1")
+    fixed = MULTIPATH + [{"dst": "169.254.169.254", "gateway": "10.0.0.1", "dev": "eth0", "metric": 1}]
+    assert imds_route_plan(parse_routes(fixed))["needed"] is False
+
+
+def test_a_lower_metric_default_beats_the_table_order():
+    table = [{"dst": "default", "gateway": "10.0.0.1", "dev": "eth0", "metric": 200},
+             {"dst": "default", "gateway": "10.1.0.1", "dev": "eth1", "metric": 100}]
+    assert imds_route_plan(parse_routes(table))["interface"] == "eth1"
+
+
+def test_an_ipv6_default_is_not_the_ipv4_default():
+    ipv6_only = [{"dst": "default", "gateway": "fe80::1", "dev": "eth0", "metric": 1024}]
+    routes = parse_routes(ipv6_only)
+    assert (routes[0]["destination"], routes[0]["prefix"]) == ("::", 0)
+    with pytest.raises(AnsibleFilterError, match="no IPv4 default route"):
+        imds_route_plan(routes)
+    text = " 10    266 ::/0                     fe80::1\n"
+    assert [(r["destination"], r["prefix"]) for r in parse_routes(text)] == [("::", 0)]
+    with pytest.raises(AnsibleFilterError, match="no IPv4 default route"):
+        imds_route_plan(parse_routes(text))
+
+
+def test_an_ipv6_gateway_on_a_continuation_line():
+    text = ("  7    266 2001:db8:abcd:1234:5678:9abc:def0:1/128\n"
+            "                                    fe80::1234:5678:9abc:def0\n"
+            "  7    266 fe80::/64                On-link\n"
+            "                                    fe80::99\n")
+    routes = parse_routes(text)
+    assert [(r["destination"], r["gateway"]) for r in routes] == [
+        ("2001:db8:abcd:1234:5678:9abc:def0:1", "fe80::1234:5678:9abc:def0"), ("fe80::", "")]
+
+
+def test_route_lines_beyond_the_length_limit_are_not_read():
+    line = "  0.0.0.0  0.0.0.0  10.0.0.1  10.0.0.4  %s25" % (" " * 400)
+    with pytest.raises(AnsibleFilterError, match="no route lines"):
+        parse_routes(line)
