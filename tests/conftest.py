@@ -10,13 +10,18 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-sys.path[:0] = [str(TESTS), str(TESTS / "netguard"), str(TESTS.parent / ".cache" / "collections")]
+sys.path[:0] = [str(TESTS), str(TESTS / "netguard")]
 
 # pylint: disable=wrong-import-position
 import imds_netguard  # noqa: E402
 
+from helpers import collection_root, netns, paths  # noqa: E402
+
+# Unit tests import the collection as ansible_collections.imds.azure: from where ansible-test put it,
+# from the set-up's .cache/collections, or from a link made for this run (nothing else needed).
+sys.path.insert(0, str(collection_root.importable_root()))
+
 from emulator.server import ImdsEmulator  # noqa: E402
-from helpers import netns, paths  # noqa: E402
 
 # The guard covers this process now and, through PYTHONPATH (helpers.ansible_runner), every
 # Python subprocess; violations land in one log that the autouse fixture below reads.
@@ -28,14 +33,37 @@ imds_netguard.install()
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "expect_netguard_violation: the test provokes the network guard on purpose")
-    if not paths.SPEC.exists():
-        raise pytest.UsageError("the shared IMDS facts are missing: expected %s beside this checkout" % paths.SHARED)
-    if not paths.COLLECTIONS_PATH.exists():
-        raise pytest.UsageError("run `make test` (or tools/setup.sh) first: %s is missing" % paths.COLLECTIONS_PATH)
     NETGUARD_LOG.parent.mkdir(parents=True, exist_ok=True)
     NETGUARD_LOG.write_text("")
     if netns.available() is None:
         netns.remove_stale()
+
+
+class _SharedDataAwareModule(pytest.Module):
+    """A test module that reads ../shared at import: skipped (or failed) with a message naming it."""
+
+    def _getobj(self):
+        try:
+            return super()._getobj()
+        except FileNotFoundError as error:
+            if error.filename and paths.is_shared(error.filename):
+                paths.missing_shared(error.filename)
+            raise
+
+
+def pytest_pycollect_makemodule(module_path, parent):
+    return _SharedDataAwareModule.from_parent(parent, path=module_path)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):  # pylint: disable=unused-argument
+    """A test that reads ../shared while running: skipped (or failed) with a message naming it."""
+    try:
+        return (yield)
+    except FileNotFoundError as error:
+        if error.filename and paths.is_shared(error.filename):
+            paths.missing_shared(error.filename)
+        raise
 
 
 @pytest.fixture(autouse=True)

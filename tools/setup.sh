@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Idempotent set-up for a fresh machine, run by `make demo` and `make test`:
-#   - Debian packages the tests use (redis-server, iproute2, shellcheck, openssl), when running as root;
+# Idempotent set-up for a fresh machine, run by every `make` target:
+#   - Debian packages the tests use (redis-server, iproute2, shellcheck, openssl, chromium for the
+#     docsite test), when running as root;
 #   - a virtualenv in .cache/venv with the pinned versions of requirements/test.txt;
 #   - community.general and ansible.windows, unpacked from the `ansible` package on PyPI
 #     (Galaxy is not reachable here), plus a link that makes this checkout imds.azure;
@@ -20,6 +21,7 @@ install_debian_packages() {
     command -v ip >/dev/null || missing+=(iproute2)
     command -v shellcheck >/dev/null || missing+=(shellcheck)
     command -v openssl >/dev/null || missing+=(openssl)
+    command -v chromium >/dev/null || missing+=(chromium)
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: not root, cannot install ${missing[*]}; tests that need them will be skipped" >&2
@@ -77,13 +79,7 @@ install_collections() {
 }
 
 install_get_pip_standin() {
-    # ansible-test bootstraps pip in its virtualenvs with get-pip.py from the internet.
-    local pip_version
-    pip_version=$("$venv/bin/python" -c \
-        'import re, ansible_test._internal.python_requirements as m, inspect; print(re.search(r"pip=.(\d+(\.\d+)+)", inspect.getsource(m.get_venv_packages)).group(1))')
-    local target="$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py"
-    mkdir -p "$(dirname "$target")"
-    cp "$root/tools/get_pip_standin.py" "$target"
+    bash "$root/tools/get_pip_standin.sh" "$venv"
 }
 
 install_debian_packages

@@ -50,6 +50,7 @@ class PlaybookRun:
 
 def base_env(work_dir: Path, extra: dict | None = None) -> dict:
     """Environment for Ansible commands: our collections, our callback, the network guard, no stray config."""
+    paths.require_collections()
     env = dict(os.environ)
     config = work_dir / "ansible.cfg"
     if not config.exists():

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# `make matrix`: for each supported ansible-core line, a virtualenv with that ansible-core (and the
+# test requirements pinned in requirements/test.txt), then the unit and end-to-end tests (modules,
+# inventory, filters, route) through that line's ansible-playbook / ansible-inventory, and
+# ansible-test sanity of that line on every managed-node Python it supports that pyenv has.
+#
+#   tools/matrix.sh                 every line
+#   tools/matrix.sh 2.16 2.21       only these lines
+#   MATRIX_SANITY=quick ...         sanity on the oldest and newest module Python of a line only
+#
+# One summary line per ansible-core line goes to .cache/matrix/summary.txt (and stdout).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=tools/lines.sh
+source "$root/tools/lines.sh"
+# shellcheck source=tools/python_paths.sh
+source "$root/tools/python_paths.sh"
+matrix="$root/.cache/matrix"
+mkdir -p "$matrix"
+
+# Test files that do not depend on the ansible-core line (the emulator against Microsoft's schemas,
+# the network guard and namespace plumbing): run once by `make pytest`, not per line.
+LINE_INDEPENDENT=(tests/functional/test_emulator.py tests/functional/test_netguard.py tests/functional/test_netns.py)
+
+line_venv() {
+    local line=$1 core python venv stamp pins
+    if [ "$line" = "$PINNED_LINE" ]; then  # tools/setup.sh keeps this one
+        echo "$root/.cache/venv"
+        return 0
+    fi
+    core=$(line_core "$line")
+    python=$(python_for "$(line_controller_python "$line")")
+    venv="$matrix/$line/venv"
+    stamp="$venv/.installed"
+    pins=$(grep -v '^#' "$root/requirements/matrix.in" | sed '/^$/d' | while read -r name; do
+        grep -i "^${name}==" "$root/requirements/test.txt" || echo "$name"
+    done | tr '\n' ' ')
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "ansible-core==$core $pins" ]; then
+        echo "$venv"
+        return 0
+    fi
+    echo "matrix $line: creating $venv (ansible-core $core, $("$python" --version 2>&1))" >&2
+    rm -rf "$venv"
+    "$python" -m venv "$venv"
+    # shellcheck disable=SC2086  # pins is a word list
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "ansible-core==$core" $pins 2>&1 |
+        grep -v "^WARNING: Location" >&2 || true
+    "$venv/bin/python" -c 'import ansible, pytest, redis, jsonschema, cryptography' >&2
+    bash "$root/tools/get_pip_standin.sh" "$venv" >&2
+    echo "ansible-core==$core $pins" > "$stamp"
+    echo "$venv"
+}
+
+run_tests() {
+    local line=$1 venv=$2 deselect=() file
+    for file in "${LINE_INDEPENDENT[@]}"; do deselect+=(--ignore "$file"); done
+    (cd "$root" && IMDS_AZURE_TESTS_STRICT=1 "$venv/bin/python" -m pytest tests -q -p no:cacheprovider \
+        "${deselect[@]}" -o junit_family=xunit2 --junitxml "$matrix/$line/pytest.xml")
+}
+
+run_sanity() {
+    local line=$1 venv=$2 pythons=() python args=()
+    read -r -a pythons <<< "$(line_module_pythons "$line")"
+    if [ "${MATRIX_SANITY:-full}" = quick ] && [ ${#pythons[@]} -gt 2 ]; then
+        pythons=("${pythons[0]}" "${pythons[-1]}")
+    fi
+    # Version-dependent tests (compile, import) on every module Python of the line; the others
+    # (pylint, validate-modules, ...) once, on the line's controller Python.
+    for python in "${pythons[@]}"; do
+        if python_for "$python" >/dev/null 2>&1; then args+=(--python "$python"); fi
+    done
+    local copy
+    copy=$(bash "$root/tools/collection_copy.sh")
+    (
+        cd "$copy"
+        PATH="$venv/bin:$PATH:$(python_bin_dirs)"
+        export PATH
+        for python in "${args[@]}"; do
+            [ "$python" = --python ] && continue
+            ansible-test sanity --venv --python "$python" --test compile --test import --color no
+        done
+        ansible-test sanity --venv --python "$(line_controller_python "$line")" --color no \
+            --skip-test compile --skip-test import
+    )
+}
+
+summary="$matrix/summary.txt"
+lines=("$@")
+[ ${#lines[@]} -gt 0 ] || read -r -a lines <<< "$ALL_LINES"
+status=0
+for line in "${lines[@]}"; do
+    started=$SECONDS
+    venv=$(line_venv "$line")
+    version=$("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)')
+    echo "=== matrix $line: ansible-core $version on $("$venv/bin/python" --version 2>&1)"
+    tests=failed sanity=failed
+    if run_tests "$line" "$venv"; then tests=passed; fi
+    if run_sanity "$line" "$venv"; then sanity=passed; fi
+    counts=$("$venv/bin/python" - "$matrix/$line/pytest.xml" <<'PY'
+import sys, xml.etree.ElementTree as ET
+suite = ET.parse(sys.argv[1]).getroot()
+suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
+get = lambda key: int(suite.get(key, 0))
+print("%d tests, %d failed, %d errors, %d skipped" % (get("tests"), get("failures"), get("errors"), get("skipped")))
+PY
+)
+    result="$(date -u +%FT%TZ) ansible-core $version ($("$venv/bin/python" --version 2>&1)): pytest $tests ($counts), sanity $sanity on $(line_module_pythons "$line"), $((SECONDS - started)) s"
+    echo "$result" | tee -a "$summary"
+    [ "$tests" = passed ] && [ "$sanity" = passed ] || status=1
+done
+exit $status
