@@ -1,0 +1,73 @@
+"""imds.azure.save_facts, the replacement for `ansible ... --tree` as a file source of the inventory
+plugin: one JSON file per host on the controller, read back through the plugin's `paths` option."""
+
+from __future__ import annotations
+
+import json
+import stat
+
+from helpers.ansible_runner import run_command
+from helpers.fleet import profile
+from helpers.inventory import inventory_list, members, write_config
+
+HOSTILE = "{{ lookup('pipe', 'touch %s') }}"
+
+
+def save_facts(tmp_path, hosts_ini: str, extra_vars: list) -> tuple:
+    hosts = tmp_path / "hosts.ini"
+    hosts.write_text(hosts_ini)
+    args = ["ansible-playbook", "-i", str(hosts), "imds.azure.save_facts"]
+    for extra in extra_vars:
+        args += ["-e", extra]
+    completed = run_command(tmp_path / "play", args)
+    return completed, completed.stdout + completed.stderr
+
+
+def test_one_file_per_host_read_by_the_inventory_plugin(tmp_path, make_emulator):
+    touched = tmp_path / "templated"
+    emulators = {
+        "web1.example.com": make_emulator(profile=profile("web1", "1", "0", "3", tags={"Role": "web"})),
+        "db-2": make_emulator(profile=profile("db2", "2", "1", "4", tags={"Role": "db", "Note": HOSTILE % touched})),
+    }
+    facts_dir = tmp_path / "imds-facts"
+    completed, output = save_facts(
+        tmp_path, "".join("%s ansible_connection=local imds_endpoint=%s\n" % (h, e.url) for h, e in emulators.items()),
+        ["imds_facts_dir=%s" % facts_dir])
+    assert completed.returncode == 0, output
+    assert sorted(p.name for p in facts_dir.iterdir()) == ["db-2.json", "web1.example.com.json"]
+    assert stat.S_IMODE(facts_dir.stat().st_mode) == 0o700
+    saved = json.loads((facts_dir / "db-2.json").read_text())
+    assert stat.S_IMODE((facts_dir / "db-2.json").stat().st_mode) == 0o600
+    # The same layout as --tree wrote; IMDS text kept as text, never templated.
+    assert saved["ansible_facts"]["azure_imds"]["compute"]["name"] == "db2"
+    assert saved["ansible_facts"]["azure_imds"]["tags"]["Note"] == HOSTILE % touched
+    assert not touched.exists()
+
+    config = write_config(tmp_path / "inv", "plugin: imds.azure.imds\nuse_fact_cache: false\npaths: [%s]\n" % facts_dir)
+    listing, stderr = inventory_list(tmp_path, [config], {})
+    assert "WARNING" not in stderr, stderr
+    assert members(listing, "azure_zone_1") == {"web1.example.com"}
+    assert members(listing, "azure_zone_2") == {"db-2"}
+    assert members(listing, "azure_fault_domain_1") == {"db-2"}
+    assert not touched.exists()
+
+
+def test_a_host_whose_gathering_fails_gets_no_file(tmp_path, make_emulator):
+    good = make_emulator(profile=profile("good", "1", "0", "0"))
+    broken = make_emulator()
+    broken.add_fault("status=404,duration=3600")
+    facts_dir = tmp_path / "imds-facts"
+    completed, output = save_facts(
+        tmp_path, "good ansible_connection=local imds_endpoint=%s\nbroken ansible_connection=local imds_endpoint=%s\n"
+        % (good.url, broken.url), ["imds_facts_dir=%s" % facts_dir, "imds_max_retry_time=0"])
+    assert completed.returncode == 2, output
+    assert sorted(p.name for p in facts_dir.iterdir()) == ["good.json"]
+
+
+def test_without_a_directory_nothing_is_gathered(tmp_path, emulator):
+    for extra in ([], ["imds_facts_dir=relative/dir"]):
+        completed, output = save_facts(tmp_path, "vm ansible_connection=local imds_endpoint=%s\n" % emulator.url,
+                                       extra)
+        assert completed.returncode == 2, output
+        assert "imds.azure.save_facts needs imds_facts_dir, an absolute directory" in output
+    assert not emulator.requests
