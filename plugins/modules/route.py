@@ -17,14 +17,26 @@ description:
   - Reads the host's IPv4 route table, decides on the controller with
     P(imds.azure.imds_route_plan#filter), and changes only what the plan says. A route for
     C(169.254.169.254/32) on another interface, with another gateway or another metric is replaced.
-  - "Windows: reads C(Get-NetRoute) as JSON through M(ansible.windows.win_powershell), removes a wrong
-    route with C(Remove-NetRoute) and adds the right one with C(route -p add 169.254.169.254 mask
-    255.255.255.255 <interface address> metric <metric> if <index>)."
+  - "Windows: reads C(Get-NetRoute) of both policy stores (C(ActiveStore) and C(PersistentStore)), with
+    RouteMetric and InterfaceMetric apart, through M(ansible.windows.win_powershell), and changes one route in
+    one store at a time with C(Remove-NetRoute) and C(New-NetRoute). Both stores are planned (the persistent one
+    when O(persistent) is true) and the result says which changed. The scripts are the C(.ps1) files in
+    C(plugins/plugin_utils/powershell/) of the collection; they run no native command."
+  - "Windows: interfaces are named in the plan by their source address, chosen by a stated rule so that a
+    cluster node whose adapter also carries cluster IP addresses gets its own primary address - the IPv4
+    addresses that are C(Preferred), not C(SkipAsSource) and of PrefixOrigin C(Dhcp) or C(Manual); among them
+    the one whose subnet holds the interface's default gateway, then the lowest PrefixOrigin value (C(Manual)
+    before C(Dhcp)), then the lowest address. The route added is on-link on that interface (next hop
+    C(0.0.0.0)), as C(route add 169.254.169.254/32 <that address> metric 1 -p) makes it."
   - "Linux: reads C(ip -j -4 route show table main), removes a wrong route with C(ip route del), adds with
-    C(ip route replace 169.254.169.254/32 via <gateway> dev <device> metric <metric>). For persistence it
-    uses NetworkManager (C(nmcli connection modify ... +ipv4.routes)) or a systemd-networkd drop-in when one
-    of them manages the device; otherwise the result says the route lasts until reboot."
-  - After a change it proves that IMDS answers through the new route (O(verify)).
+    C(ip route replace 169.254.169.254/32 via <gateway> dev <device> metric <metric>). A multipath default
+    route counts with its first next hop. For persistence it uses NetworkManager (every connection is read
+    and changed by UUID; an IMDS route that an earlier run added to the connection of another interface is
+    removed from it) or a systemd-networkd drop-in when one of them manages the device; otherwise the result
+    says the route lasts until reboot."
+  - After a change, the stores are read again, and the module fails unless nothing is left to do, so one run
+    converges.
+  - Then, with O(verify), one check that IMDS answers, by M(imds.azure.metadata_info) with its retry policy.
 options:
   state:
     description:
@@ -37,23 +49,44 @@ options:
     type: int
     default: 1
   persistent:
-    description: Keep the route across reboots (Windows persistent store; NetworkManager or systemd-networkd on Linux).
+    description:
+      - Keep the route across reboots - the Windows persistent store, or on Linux the NetworkManager connection or
+        systemd-networkd drop-in of the device - as part of the desired state; a route that is only active is then
+        missing there.
+      - With V(false) only the active store is planned and the persistent one is left as it is (V(absent) still
+        removes the IMDS routes of both).
     type: bool
     default: true
   verify:
     description:
-      - After a change, read C(instance/compute/vmId) from IMDS through the new route and fail, naming the
-        interface and gateway, when it does not answer.
+      - With O(state=present), outside check mode, read C(instance/compute/vmId) from IMDS once, through
+        M(imds.azure.metadata_info) and so with the facts modules' client policy (retries of 410, 429 and 5xx,
+        pacing, api-version negotiation), and fail, naming the interface and gateway, when IMDS does not answer.
+      - This is the only check; the C(imds.azure.imds_route) role has no other.
     type: bool
     default: true
   verify_timeout:
-    description: Seconds to wait for IMDS during O(verify).
+    description:
+      - Seconds the check of O(verify) may take in all (its C(max_retry_time)); each attempt waits at most
+        5 seconds or this, whichever is less.
     type: float
     default: 10
+  scope:
+    description:
+      - V(any) changes any Windows or Linux host.
+      - V(failover_cluster) changes only Windows hosts that are failover-cluster members - the local node is
+        listed by C(Get-ClusterNode), or the cluster service C(ClusSvc) is running (the service exists, stopped,
+        wherever the feature is installed, so its presence alone does not count). Other hosts are skipped.
+    type: str
+    choices: [any, failover_cluster]
+    default: any
+    version_added: 0.2.0
   interface:
     description:
-      - Use this interface instead of the default route's. On Windows give its IPv4 address (as
-        C(route print) shows it) or its InterfaceIndex; on Linux the device name.
+      - Use this interface instead of the primary default route's.
+      - On Windows give its InterfaceIndex (a number, as C(route print) and C(Get-NetAdapter) show it), its
+        InterfaceAlias (for example C(Ethernet 2), compared without regard to case) or its IPv4 source address.
+      - On Linux give the device name.
     type: str
   gateway:
     description:
@@ -80,10 +113,11 @@ attributes:
     platforms: posix, windows
 requirements:
   - Linux - iproute2 4.13 or newer (C(ip -j)).
-  - Windows - the ansible.windows collection.
+  - Windows - the ansible.windows collection; Windows PowerShell 5.1 (Windows Server 2016 or later).
 notes:
   - Run with privileges (C(become) on Linux, an administrator on Windows).
   - Only routes for exactly C(169.254.169.254/32) are ever removed.
+  - The argument spec of the action is read from this documentation, so the two cannot differ.
   - The M(imds.azure.route) module is what the C(imds.azure.imds_route) role runs on each host.
 seealso:
   - plugin: imds.azure.imds_route_plan
@@ -102,6 +136,11 @@ EXAMPLES = r"""
     gateway: 10.1.0.1
     persistent: false
   become: true
+
+- name: Only on failover-cluster members, the primary NIC given by its alias
+  imds.azure.route:
+    scope: failover_cluster
+    interface: Ethernet
 
 - name: Remove the IMDS route
   imds.azure.route:
@@ -127,20 +166,28 @@ commands:
   returned: always
   type: list
   elements: str
-  sample: ["ip route replace 169.254.169.254/32 via 10.0.0.1 dev eth0 metric 1"]
+  sample:
+    - "New-NetRoute -DestinationPrefix 169.254.169.254/32 -InterfaceIndex 7 -NextHop 0.0.0.0 -RouteMetric 1 -PolicyStore ActiveStore"
 ran:
   description: What was run.
   returned: when changed outside check mode
   type: list
   elements: str
+changed_stores:
+  description: The stores whose C(169.254.169.254/32) routes changed (C(active), C(persistent)), read back from the host.
+  returned: when changed outside check mode
+  type: list
+  elements: str
+  sample: [active, persistent]
+  version_added: 0.2.0
 persistence:
   description: How the route was made to survive reboots, or why it was not.
   returned: when changed outside check mode
   type: dict
   sample: {method: none, note: "no NetworkManager connection or systemd-networkd .network file manages eth0: ..."}
 verified:
-  description: Whether IMDS answered through the new route.
-  returned: when verify ran
+  description: Whether IMDS answered (the check of O(verify)).
+  returned: when the check ran
   type: bool
 platform:
   description: C(linux) or C(windows).

@@ -395,6 +395,13 @@ def describe_route(route: dict) -> str:
     return text + (" (persistent store)" if _store(route) == "persistent" else "")
 
 
+def planned_route(plan: dict, store: str = "active") -> dict:
+    """The route ``plan`` adds, as the host will show it: the interface's own address as gateway
+    (Microsoft's form) is an on-link route."""
+    gateway = "" if plan["gateway"] == plan["interface"] else plan["gateway"]
+    return new_route(IMDS_ADDRESS, 32, gateway or "", plan["interface"], plan["metric"], store=store)
+
+
 def current_path(routes: list) -> str:
     """How IMDS traffic leaves today: the most specific active route covering 169.254.169.254."""
     target = ipaddress.IPv4Address(IMDS_ADDRESS)

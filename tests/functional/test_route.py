@@ -86,7 +86,7 @@ def test_role_fleet_one_host_cannot_be_fixed_the_other_goes_on(tmp_path):
   gather_facts: false
   vars:
     imds_route_scope: any
-    imds_route_prove_timeout: 3
+    imds_route_check_timeout: 3
   roles:
     - role: imds.azure.imds_route
 """
@@ -95,8 +95,8 @@ def test_role_fleet_one_host_cannot_be_fixed_the_other_goes_on(tmp_path):
         failed = run.task("imds.azure.imds_route : Install or remove the IMDS route", "bad")
         assert failed["status"] == "failed"
         assert "interface eth0, gateway 10.77.0.99" in failed["result"]["msg"]
-        proved = run.task("imds.azure.imds_route : Prove that IMDS answers (Linux)", "good")
-        assert proved["status"] == "ok" and proved["result"]["text"] == "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+        fixed = run.task("imds.azure.imds_route : Install or remove the IMDS route", "good")
+        assert fixed["status"] == "ok" and fixed["result"]["verified"] is True
         assert [r["dev"] for r in good.imds_routes()] == ["eth0"]
         assert "good                       : ok=" in run.stdout and "failed=0" in run.stdout.split("good ")[1]
     finally:

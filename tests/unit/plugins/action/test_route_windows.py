@@ -1,82 +1,25 @@
-"""The Windows path of the imds.azure.route action plugin, with the ansible.windows modules'
-results simulated from Microsoft's real route print tables (there is no PowerShell here).
-
-The fake host keeps a Get-NetRoute table; the PowerShell the plugin sends is recognised by the
-script constant it uses and acted out with the parameters it passes."""
+"""The Windows path of the imds.azure.route action plugin against a test double of a Windows
+failover-cluster node (helpers/windows_route_double.py): the double runs the collection's .ps1
+scripts through a real PowerShell grammar and acts on the cmdlets they call, keeps the active and
+persistent stores apart, honours check mode, and prints `route print` as Windows does."""
 
 from __future__ import annotations
 
 from unittest import mock
 
 import pytest
+from ansible.errors import AnsibleActionFail
 from ansible.playbook.play_context import PlayContext
 from ansible_collections.imds.azure.plugins.action.route import ActionModule
-from ansible_collections.imds.azure.plugins.plugin_utils import _route_commands as commands
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import parse_route_print
-from helpers import paths
+from ansible_collections.imds.azure.plugins.plugin_utils._route_windows import source_address
+from ansible_collections.imds.azure.plugins.plugin_utils._routes import parse_routes, plan_imds_route
+from helpers.windows_route_double import cluster_node
 
-INDEX = {"10.0.1.10": 7, "169.254.1.156": 12, "127.0.0.1": 1, "172.16.69.7": 4}
-INTERFACE_METRIC = {7: 10, 12: 15, 1: 75, 4: 10}
-
-
-class FakeWindowsHost:
-    """A Windows host as win_powershell and win_uri would show it."""
-
-    def __init__(self, table_text: str, route_exe_fails: bool = False) -> None:
-        self.routes = []
-        for route in parse_route_print(table_text):
-            if ":" in route["destination"]:
-                continue
-            index = INDEX[route["interface"]]
-            self.routes.append({
-                "DestinationPrefix": "%s/%d" % (route["destination"], route["prefix"]),
-                "NextHop": route["gateway"] or "0.0.0.0", "InterfaceIndex": index, "InterfaceAlias": "if%d" % index,
-                "RouteMetric": route["metric"], "InterfaceMetric": INTERFACE_METRIC[index]})
-        self.addresses = [{"InterfaceIndex": i, "IPAddress": a} for a, i in INDEX.items()]
-        self.route_exe_fails = route_exe_fails
-        self.calls = []
-
-    def execute(self, module_name: str, module_args: dict, task_vars=None) -> dict:
-        self.calls.append((module_name, module_args))
-        if module_name == "ansible.windows.win_uri":
-            return self._uri()
-        assert module_name == "ansible.windows.win_powershell"
-        script, parameters = module_args["script"], module_args.get("parameters", {})
-        if script == commands.WINDOWS_READ_SCRIPT:
-            return {"changed": False, "result": {"routes": [dict(r) for r in self.routes],
-                                                 "addresses": self.addresses}}
-        if script == commands.WINDOWS_REMOVE_SCRIPT:
-            self.routes = [r for r in self.routes if not (
-                r["DestinationPrefix"] == "169.254.169.254/32" and r["InterfaceIndex"] == parameters["InterfaceIndex"]
-                and r["NextHop"] == parameters["NextHop"])]
-            return {"changed": True}
-        if script == commands.WINDOWS_ADD_SCRIPT:
-            if self.route_exe_fails:
-                return {"failed": True, "error": [{"exception": {"message": "The route addition failed: 5"}}]}
-            own = {a["IPAddress"]: a["InterfaceIndex"] for a in self.addresses}
-            on_link = own.get(parameters["Gateway"]) == parameters["InterfaceIndex"]
-            self.routes.append({"DestinationPrefix": "169.254.169.254/32",
-                                "NextHop": "0.0.0.0" if on_link else parameters["Gateway"],
-                                "InterfaceIndex": parameters["InterfaceIndex"],
-                                "RouteMetric": parameters["Metric"],
-                                "InterfaceMetric": INTERFACE_METRIC[parameters["InterfaceIndex"]],
-                                "Persistent": parameters["Persistent"]})
-            return {"changed": True, "result": {"output": " OK!"}}
-        raise AssertionError("unexpected script: %s" % script[:80])
-
-    def _uri(self) -> dict:
-        # IMDS answers when its /32 route leaves through the primary NIC (index 7 or 4).
-        imds = [r for r in self.routes if r["DestinationPrefix"] == "169.254.169.254/32"]
-        if imds and all(r["InterfaceIndex"] in (7, 4) for r in imds):
-            return {"status_code": 200, "content": "02aab8a4-74ef-476e-8182-f6d2ba4166a6"}
-        return {"failed": True, "msg": "The operation has timed out", "status_code": -1}
-
-    def imds_routes(self) -> list:
-        return [(r["InterfaceIndex"], r["NextHop"], r["RouteMetric"]) for r in self.routes
-                if r["DestinationPrefix"] == "169.254.169.254/32"]
+VM_ID = "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+BOTH = [(7, "0.0.0.0", 1)]
 
 
-def run_action(host: FakeWindowsHost, args: dict | None = None, check_mode: bool = False, diff: bool = False) -> dict:
+def run_action(double, args: dict | None = None, check_mode: bool = False, diff: bool = False) -> dict:
     task = mock.MagicMock()
     task.args = dict(args or {})
     task.check_mode = check_mode
@@ -86,82 +29,206 @@ def run_action(host: FakeWindowsHost, args: dict | None = None, check_mode: bool
     connection._shell.SHELL_FAMILY = "powershell"  # pylint: disable=protected-access
     connection._shell.tmpdir = "C:\\tmp"  # pylint: disable=protected-access
     action = ActionModule(task, connection, PlayContext(), loader=None, templar=None, shared_loader_obj=None)
-    with mock.patch.object(action, "_execute_module", side_effect=host.execute):
-        return action.run(task_vars={})
+    checks = []
+
+    def execute(module_name, module_args, task_vars=None):
+        if module_name == "imds.azure.metadata_info":
+            checks.append(module_args)
+            if double.imds_reachable():
+                return {"changed": False, "text": VM_ID}
+            return {"failed": True, "msg": "IMDS did not answer within 10 s (timed out)"}
+        return double.execute(module_name, module_args, check_mode=task.check_mode)
+
+    with mock.patch.object(action, "_execute_module", side_effect=execute):
+        result = action.run(task_vars={})
+    result["_checks"] = checks
+    return result
 
 
-def table(name: str) -> str:
-    return (paths.SAMPLES / name).read_text()
+def writes(double) -> list:
+    """The scripts that changed something (reads leave changed false)."""
+    return [parameters for parameters, changed in double.scripts if parameters]
 
 
-def test_failover_cluster_node_gets_the_documented_route():
-    host = FakeWindowsHost(table("route-print-docs-failover-cluster.txt"))
-    result = run_action(host)
+def test_failover_node_gets_the_route_in_both_stores_and_converges():
+    double = cluster_node()
+    result = run_action(double)
     assert result.get("failed") is not True, result
-    assert result["changed"] is True and result["platform"] == "windows"
-    assert result["plan"]["interface"] == "10.0.1.10" and result["plan"]["gateway"] == "10.0.1.10"
-    add = [a for m, a in host.calls if a.get("script") == commands.WINDOWS_ADD_SCRIPT]
-    assert [a["parameters"] for a in add] == [{"Gateway": "10.0.1.10", "Metric": 1, "InterfaceIndex": 7,
-                                               "Persistent": True}]
-    assert host.imds_routes() == [(7, "0.0.0.0", 1)]
-    assert result["verified"] is True and result["persistence"]["method"] == "route.exe -p"
+    assert result["changed"] is True and result["changed_stores"] == ["active", "persistent"]
+    # The node's own address, not the cluster IP addresses on the same adapter (10.0.1.5, 10.0.1.15).
+    assert (result["plan"]["interface"], result["plan"]["gateway"]) == ("10.0.1.10", "10.0.1.10")
+    assert double.imds_routes("ActiveStore") == BOTH and double.imds_routes("PersistentStore") == BOTH
+    assert result["commands"] == [
+        "New-NetRoute -DestinationPrefix 169.254.169.254/32 -InterfaceIndex 7 -NextHop 0.0.0.0 -RouteMetric 1 "
+        "-PolicyStore ActiveStore",
+        "New-NetRoute -DestinationPrefix 169.254.169.254/32 -InterfaceIndex 7 -NextHop 0.0.0.0 -RouteMetric 1 "
+        "-PolicyStore PersistentStore"]
+    assert result["ran"] == result["commands"]
+    assert result["verified"] is True and len(result["_checks"]) == 1
+    assert result["persistence"]["method"] == "windows"
+
+    scripts_before = len(double.scripts)
+    again = run_action(double)
+    assert again["changed"] is False and again["commands"] == [] and "ran" not in again
+    assert len(double.scripts) == scripts_before + 1  # only the read
+    # What Windows' own route print would show now is "not needed" too, with both metrics right.
+    printed = parse_routes(double.route_print())
+    assert [(r["metric"], r["interface_metric"], r["store"]) for r in printed
+            if r["destination"] == "169.254.169.254"] == [(1, 10, "active"), (1, None, "persistent")]
+    assert plan_imds_route(printed)["needed"] is False
 
 
-def test_healthy_node_is_left_alone():
-    host = FakeWindowsHost(table("route-print-docs-troubleshooting.txt"))
-    result = run_action(host)
-    assert result["changed"] is False and result["commands"] == []
-    assert [m for m, a in host.calls] == ["ansible.windows.win_powershell"]  # only the read
+def test_issue_8_node_fixed_by_a_previous_run_is_left_alone():
+    double = cluster_node(fixed="both")
+    result = run_action(double)
+    assert result["changed"] is False and result["commands"] == [] and writes(double) == []
+    assert result["plan"]["reason"] == "169.254.169.254/32 already goes out of interface 10.0.1.10 (active and persistent)"
+    assert result["verified"] is True
 
 
-def test_check_and_diff_change_nothing():
-    host = FakeWindowsHost(table("route-print-docs-failover-cluster.txt"))
-    result = run_action(host, check_mode=True, diff=True)
-    assert result["changed"] is True
-    assert result["commands"] == ['route.exe add {"Gateway": "10.0.1.10", "InterfaceIndex": 7, "Metric": 1, '
-                                  '"Persistent": true}']
+@pytest.mark.parametrize("fixed, missing", [("active", "persistent"), ("persistent", "active")])
+def test_the_store_that_lacks_the_route_gets_it_and_is_reported(fixed, missing):
+    double = cluster_node(fixed=fixed)
+    result = run_action(double)
+    assert result["changed"] is True and result["changed_stores"] == [missing]
+    assert [p["PolicyStore"] for p in writes(double)] == [{"active": "ActiveStore",
+                                                           "persistent": "PersistentStore"}[missing]]
+    assert double.imds_routes("ActiveStore") == BOTH and double.imds_routes("PersistentStore") == BOTH
+
+
+def test_a_route_on_the_cluster_adapter_is_moved_in_both_stores():
+    double = cluster_node(fixed="cluster")
+    assert double.imds_reachable() is False
+    result = run_action(double)
+    assert result.get("failed") is not True, result
+    assert [(p.get("InterfaceIndex"), p["PolicyStore"], "RouteMetric" in p) for p in writes(double)] == [
+        (12, "ActiveStore", False), (12, "PersistentStore", False), (7, "ActiveStore", True),
+        (7, "PersistentStore", True)]
+    assert double.imds_routes("ActiveStore") == BOTH and double.imds_routes("PersistentStore") == BOTH
+    assert double.imds_reachable() is True and result["verified"] is True
+    assert run_action(double)["changed"] is False
+
+
+def test_a_route_with_the_wrong_metric_is_replaced():
+    double = cluster_node(fixed="both")
+    for route in double.routes:
+        if route["DestinationPrefix"] == "169.254.169.254/32":
+            route["RouteMetric"] = 5
+    result = run_action(double)
+    assert result["changed"] is True and "has metric 5, not 1" in result["plan"]["reason"]
+    assert double.imds_routes("ActiveStore") == BOTH and double.imds_routes("PersistentStore") == BOTH
+
+
+def test_dhcp_gateway_node():
+    double = cluster_node(static_gateway=False, cluster_addresses=False)
+    result = run_action(double)
+    assert result["changed"] is True and result["plan"]["interface"] == "10.0.1.10"
+    assert run_action(double)["changed"] is False
+
+
+def test_check_mode_and_diff_change_nothing_but_still_read():
+    double = cluster_node()
+    result = run_action(double, check_mode=True, diff=True)
+    assert result["changed"] is True and len(result["commands"]) == 2 and "ran" not in result
     assert result["diff"]["before"] == ""
-    assert result["diff"]["after"] == "169.254.169.254/32 via 10.0.1.10 dev 10.0.1.10 metric 1\n"
-    assert host.imds_routes() == []
-    assert len(host.calls) == 1
+    assert result["diff"]["after"] == ("169.254.169.254/32 on-link dev 10.0.1.10 metric 1\n"
+                                       "169.254.169.254/32 on-link dev 10.0.1.10 metric 1 (persistent store)\n")
+    assert double.imds_routes("ActiveStore") == [] and double.imds_routes("PersistentStore") == []
+    assert result["_checks"] == []
 
 
-def test_stale_route_on_the_cluster_adapter_is_replaced():
-    text = table("route-print-docs-failover-cluster.txt") + \
-        "  169.254.169.254  255.255.255.255         On-link     169.254.1.156    271\n"
-    host = FakeWindowsHost(text)
-    result = run_action(host, {"persistent": False})
-    assert result["changed"] is True and result.get("failed") is not True, result
-    removes = [a["parameters"] for m, a in host.calls if a.get("script") == commands.WINDOWS_REMOVE_SCRIPT]
-    assert removes == [{"InterfaceIndex": 12, "NextHop": "0.0.0.0"}]
-    assert host.imds_routes() == [(7, "0.0.0.0", 1)]
-    assert result["persistence"]["method"] == "none"
+@pytest.mark.parametrize("interface", ["7", "ethernet", "Ethernet", "10.0.1.10"])
+def test_interface_by_index_alias_or_address(interface):
+    double = cluster_node()
+    result = run_action(double, {"interface": interface})
+    assert result["plan"]["interface"] == "10.0.1.10" and double.imds_routes("ActiveStore") == BOTH
 
 
-def test_route_exe_failure_names_interface_and_gateway():
-    host = FakeWindowsHost(table("route-print-docs-failover-cluster.txt"), route_exe_fails=True)
-    result = run_action(host)
+def test_an_unknown_interface_names_what_the_host_has():
+    with pytest.raises(AnsibleActionFail, match=r"no interface has the index, alias or address '9'.*7 \(Ethernet, "
+                                                r"10\.0\.1\.10\), 12 \(Cluster Virtual Adapter, 169\.254\.1\.156\)"):
+        run_action(cluster_node(), {"interface": "9"})
+
+
+def test_removal_sets_changed_in_both_stores():
+    double = cluster_node(fixed="both")
+    result = run_action(double, {"state": "absent"})
+    assert result["changed"] is True and result["changed_stores"] == ["active", "persistent"]
+    assert double.imds_routes("ActiveStore") == [] and double.imds_routes("PersistentStore") == []
+    assert [changed for parameters, changed in double.scripts if parameters] == [True, True]
+    assert "verified" not in result
+    again = run_action(double, {"state": "absent"})
+    assert again["changed"] is False and again["commands"] == []
+
+
+def test_persistent_false_leaves_the_persistent_store_alone():
+    double = cluster_node()
+    result = run_action(double, {"persistent": False})
+    assert result["changed_stores"] == ["active"] and result["persistence"]["method"] == "none"
+    assert double.imds_routes("PersistentStore") == []
+
+
+@pytest.mark.parametrize("node_state, service, module, member", [
+    ("Up", "Running", True, True),            # listed by Get-ClusterNode
+    (None, "Running", False, True),           # no FailoverClusters module, but the service runs
+    (None, "Stopped", True, False),           # feature installed, not a member
+    (None, None, False, False),               # no cluster feature at all
+])
+def test_scope_failover_cluster_is_decided_by_membership(node_state, service, module, member):
+    double = cluster_node(cluster_node_state=node_state, cluster_service=service, failover_clustering_module=module)
+    result = run_action(double, {"scope": "failover_cluster"})
+    if member:
+        assert result["changed"] is True and double.imds_routes("ActiveStore") == BOTH
+    else:
+        assert result["skipped"] is True and "not a failover-cluster member" in result["msg"]
+        assert writes(double) == [] and result["_checks"] == []
+    assert run_action(cluster_node(cluster_node_state=node_state, cluster_service=service,
+                                   failover_clustering_module=module), {"scope": "any"})["changed"] is True
+
+
+def test_a_failed_new_netroute_names_interface_and_gateway():
+    double = cluster_node()
+    double.fail_next_add = "Access is denied."
+    result = run_action(double)
     assert result["failed"] is True
-    assert "interface 10.0.1.10, gateway 10.0.1.10" in result["msg"] and "route addition failed" in result["msg"]
+    assert "interface 10.0.1.10, gateway 10.0.1.10" in result["msg"] and "Access is denied." in result["msg"]
 
 
 def test_imds_still_silent_fails_after_the_change():
-    host = FakeWindowsHost(table("route-print-docs-failover-cluster.txt"))
-    result = run_action(host, {"interface": "169.254.1.156"})
+    double = cluster_node()
+    result = run_action(double, {"interface": "12"})
     assert result["failed"] is True and result["verified"] is False
     assert "IMDS does not answer" in result["msg"] and "interface 169.254.1.156" in result["msg"]
-
-
-def test_absent_removes_only_imds_routes():
-    host = FakeWindowsHost(table("route-print-docs-troubleshooting.txt"))
-    before = len(host.routes)
-    result = run_action(host, {"state": "absent"})
-    assert result["changed"] is True
-    assert host.imds_routes() == [] and len(host.routes) == before - 1
-    assert "verified" not in result
+    assert result["_checks"] == [{"path": "instance/compute/vmId", "format": "text", "timeout": 5.0,
+                                  "max_retry_time": 10.0}]
 
 
 def test_bad_arguments_are_refused():
-    host = FakeWindowsHost(table("route-print-docs-troubleshooting.txt"))
     with pytest.raises(Exception, match="metric"):
-        run_action(host, {"metric": "high"})
+        run_action(cluster_node(), {"metric": "high"})
+    with pytest.raises(Exception, match="scope"):
+        run_action(cluster_node(), {"scope": "cluster"})
+
+
+def address(ip: str, origin: str = "Dhcp", skip: bool = False, state: str = "Preferred", length: int = 26,
+            index: int = 7) -> dict:
+    return {"InterfaceIndex": index, "IPAddress": ip, "PrefixLength": length, "SkipAsSource": skip,
+            "PrefixOrigin": {"String": origin, "Value": 0}, "AddressState": {"String": state}}
+
+
+def test_source_address_rule():
+    node = address("10.0.1.10")
+    cluster_ips = [address("10.0.1.5", "Manual", skip=True), address("10.0.1.15", "Manual", skip=True)]
+    assert source_address(cluster_ips + [node], 7, "10.0.1.1") == "10.0.1.10"
+    # Not preferred (a duplicate being resolved) or of another origin: not a source.
+    assert source_address([address("10.0.1.4", state="Tentative"), node], 7) == "10.0.1.10"
+    assert source_address([address("10.0.1.4", "WellKnown"), node], 7) == "10.0.1.10"
+    # The subnet that holds the default gateway wins, then Manual before Dhcp, then the lowest address.
+    other_subnet = address("10.9.0.4", "Manual", length=24)
+    assert source_address([other_subnet, node], 7, "10.0.1.1") == "10.0.1.10"
+    assert source_address([other_subnet, node], 7) == "10.9.0.4"
+    assert source_address([address("10.0.1.20"), address("10.0.1.12")], 7) == "10.0.1.12"
+    # An interface without an eligible address is named by its lowest one; none at all: None.
+    assert source_address([address("169.254.9.9", "WellKnown"), address("169.254.1.156", "WellKnown")], 7) \
+        == "169.254.1.156"
+    assert source_address([node], 12) is None

@@ -1,0 +1,266 @@
+"""A test double of a Windows host for imds.azure.route: what ansible.windows.win_powershell would
+return from a Windows Server node, without a Windows machine (none can be had here).
+
+It behaves as Windows does, as far as the route code can tell:
+- it runs the script it receives through ``helpers.powershell.Interpreter`` (a real PowerShell
+  grammar), acting on the cmdlet calls and parameters the script makes and refusing what it does
+  not implement; it never recognises a script by its identity;
+- it honours check mode the way win_powershell does (a script without SupportsShouldProcess is
+  skipped, ``changed: true``, ``skipped, running in check mode``);
+- it keeps the active and the persistent route stores apart (Get-NetRoute without -PolicyStore
+  shows both, as Windows does), with RouteMetric and InterfaceMetric apart;
+- its ``route_print()`` shows route metric + interface metric in the active section and the
+  route metric itself in the persistent section, like ``route print``;
+- IMDS answers (``imds_reachable``) only when the active route Windows would pick for
+  169.254.169.254 leaves through the primary NIC.
+"""
+
+from __future__ import annotations
+
+import copy
+import ipaddress
+
+from helpers.powershell import Interpreter, PowerShellError
+
+STORES = {"ActiveStore": 1, "PersistentStore": 0}
+PREFIX_ORIGIN = {"Other": 0, "Manual": 1, "WellKnown": 2, "Dhcp": 3, "RouterAdvertisement": 4}
+
+
+def enum(type_name: str, name: str, value: int) -> dict:
+    """An enum as win_powershell returns it."""
+    return {"Type": type_name, "String": name, "Value": value}
+
+
+class WindowsRouteDouble:
+    """``interfaces``: index -> {alias, metric, addresses: [{IPAddress, PrefixLength, PrefixOrigin, ...}]}.
+    ``routes``: [{DestinationPrefix, NextHop, InterfaceIndex, RouteMetric, Store}]."""
+
+    def __init__(self, interfaces: dict, routes: list, cluster_node_state: str | None = None,
+                 cluster_service: str | None = "Running", failover_clustering_module: bool = True,
+                 primary_index: int | None = None) -> None:
+        self.interfaces = copy.deepcopy(interfaces)
+        self.routes = [dict(r) for r in routes]
+        self.cluster_node_state = cluster_node_state
+        self.cluster_service = cluster_service
+        self.failover_clustering_module = failover_clustering_module
+        self.primary_index = primary_index
+        self.scripts = []  # (parameters, changed) of every script run, in order
+        self.fail_next_add = None
+
+    # -- what the action plugin calls --------------------------------------------------------------
+
+    def execute(self, module_name: str, module_args: dict, check_mode: bool = False) -> dict:
+        if module_name != "ansible.windows.win_powershell":
+            raise AssertionError("the Windows double has no module %s" % module_name)
+        script = module_args["script"]
+        if check_mode and "SupportsShouldProcess" not in script:
+            return {"changed": True, "msg": "skipped, running in check mode", "output": [], "error": []}
+        before = copy.deepcopy(self.routes)
+        try:
+            outcome = self.interpreter().run(script, module_args.get("parameters"))
+        except PowerShellError as exc:
+            self.routes = before  # a terminating error in the middle leaves what was done; ours do one change
+            return {"failed": True, "changed": False, "msg": "Unhandled exception while executing script: %s" % exc,
+                    "error": [{"exception": {"message": str(exc)}}], "output": []}
+        self.scripts.append((module_args.get("parameters") or {}, outcome["changed"]))
+        return {"changed": outcome["changed"], "result": outcome["result"], "output": [], "error": []}
+
+    def interpreter(self) -> Interpreter:
+        return Interpreter({
+            "Get-NetRoute": self.get_netroute, "New-NetRoute": self.new_netroute,
+            "Remove-NetRoute": self.remove_netroute, "Get-NetIPAddress": self.get_netipaddress,
+            "Select-Object": select_object, "Get-Command": self.get_command, "Get-ClusterNode": self.get_clusternode,
+            "Get-Service": self.get_service,
+        }, environment={"COMPUTERNAME": "NODE1"})
+
+    # -- cmdlets -----------------------------------------------------------------------------------
+
+    def get_netroute(self, parameters: dict, pipeline_input) -> list:
+        allowed = {"AddressFamily", "PolicyStore", "DestinationPrefix", "InterfaceIndex", "NextHop"}
+        _only(parameters, allowed, "Get-NetRoute")
+        if parameters.get("AddressFamily", "IPv4") != "IPv4":
+            raise AssertionError("the double holds IPv4 routes only")
+        stores = [_store(parameters["PolicyStore"])] if "PolicyStore" in parameters else list(STORES)
+        found = [r for r in self.routes if r["Store"] in stores and all(
+            str(r[key]) == str(parameters[key]) for key in ("DestinationPrefix", "InterfaceIndex", "NextHop")
+            if key in parameters)]
+        if not found:
+            raise PowerShellError("No matching MSFT_NetRoute objects found by CIM query for instances of the "
+                                  "ROOT/StandardCimv2/MSFT_NetRoute class on the  CIM server")
+        return [self._route_object(r) for r in found]
+
+    def _route_object(self, route: dict) -> dict:
+        interface = self.interfaces[route["InterfaceIndex"]]
+        return {"DestinationPrefix": route["DestinationPrefix"], "NextHop": route["NextHop"],
+                "InterfaceIndex": route["InterfaceIndex"], "InterfaceAlias": interface["alias"],
+                "RouteMetric": route["RouteMetric"], "InterfaceMetric": interface["metric"],
+                "Store": enum("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetRoute.Store", route["Store"],
+                              STORES[route["Store"]]),
+                "_route": route}
+
+    def new_netroute(self, parameters: dict, pipeline_input) -> list:
+        _only(parameters, {"DestinationPrefix", "InterfaceIndex", "NextHop", "RouteMetric", "PolicyStore"},
+              "New-NetRoute")
+        if self.fail_next_add:
+            message, self.fail_next_add = self.fail_next_add, None
+            raise PowerShellError(message)
+        index = int(parameters["InterfaceIndex"])
+        if index not in self.interfaces:
+            raise PowerShellError("The interface index %d does not exist" % index)
+        ipaddress.ip_network(parameters["DestinationPrefix"])
+        ipaddress.IPv4Address(parameters.get("NextHop", "0.0.0.0"))
+        created = []
+        # Without -PolicyStore, New-NetRoute writes both stores.
+        for store in [_store(parameters["PolicyStore"])] if "PolicyStore" in parameters else list(STORES):
+            route = {"DestinationPrefix": parameters["DestinationPrefix"], "NextHop": parameters.get("NextHop", "0.0.0.0"),
+                     "InterfaceIndex": index, "RouteMetric": int(parameters.get("RouteMetric", 256)), "Store": store}
+            if any(all(r[k] == route[k] for k in ("DestinationPrefix", "NextHop", "InterfaceIndex", "Store"))
+                   for r in self.routes):
+                raise PowerShellError("Instance MSFT_NetRoute already exists")
+            self.routes.append(route)
+            created.append(self._route_object(route))
+        return created
+
+    def remove_netroute(self, parameters: dict, pipeline_input) -> list:
+        _only(parameters, {"Confirm"}, "Remove-NetRoute")
+        if parameters.get("Confirm") is not False:
+            raise AssertionError("Remove-NetRoute would prompt without -Confirm:$false")
+        for item in pipeline_input or []:
+            self.routes.remove(item["_route"])
+        return []
+
+    def get_netipaddress(self, parameters: dict, pipeline_input) -> list:
+        _only(parameters, {"AddressFamily", "PolicyStore"}, "Get-NetIPAddress")
+        found = []
+        for index, interface in sorted(self.interfaces.items()):
+            for address in interface["addresses"]:
+                origin = address.get("PrefixOrigin", "Dhcp")
+                state = address.get("AddressState", "Preferred")
+                found.append({"InterfaceIndex": index, "InterfaceAlias": interface["alias"],
+                              "IPAddress": address["IPAddress"], "PrefixLength": address.get("PrefixLength", 24),
+                              "PrefixOrigin": enum("NetIPAddress.PrefixOrigin", origin, PREFIX_ORIGIN[origin]),
+                              "AddressState": enum("NetIPAddress.AddressState", state, 4),
+                              "SkipAsSource": bool(address.get("SkipAsSource", False))})
+        return found
+
+    def get_command(self, parameters: dict, pipeline_input) -> list:
+        _only(parameters, {"Name"}, "Get-Command")
+        if parameters["Name"] == "Get-ClusterNode" and self.failover_clustering_module:
+            return [{"Name": "Get-ClusterNode", "CommandType": "Cmdlet"}]
+        raise PowerShellError("The term '%s' is not recognized as the name of a cmdlet" % parameters["Name"])
+
+    def get_clusternode(self, parameters: dict, pipeline_input) -> list:
+        _only(parameters, {"Name"}, "Get-ClusterNode")
+        if self.cluster_service != "Running":
+            raise PowerShellError("The cluster service is not running.")
+        if self.cluster_node_state is None or parameters["Name"] != "NODE1":
+            raise PowerShellError("The cluster node '%s' was not found." % parameters["Name"])
+        return [{"Name": "NODE1", "State": enum("Microsoft.FailoverClusters.PowerShell.ClusterNodeState",
+                                                 self.cluster_node_state, 0)}]
+
+    def get_service(self, parameters: dict, pipeline_input) -> list:
+        _only(parameters, {"Name"}, "Get-Service")
+        if self.cluster_service is None or parameters["Name"] != "ClusSvc":
+            raise PowerShellError("Cannot find any service with service name '%s'." % parameters["Name"])
+        return [{"Name": "ClusSvc", "Status": enum("System.ServiceProcess.ServiceControllerStatus",
+                                                    self.cluster_service, 4 if self.cluster_service == "Running" else 1)}]
+
+    # -- what a test looks at ----------------------------------------------------------------------
+
+    def imds_routes(self, store: str = "ActiveStore") -> list:
+        return sorted((r["InterfaceIndex"], r["NextHop"], r["RouteMetric"]) for r in self.routes
+                      if r["DestinationPrefix"] == "169.254.169.254/32" and r["Store"] == store)
+
+    def route_print(self) -> str:
+        """``route print -4`` of this host: active metric = route metric + interface metric."""
+        address = {i: next((a for a in f["addresses"] if not a.get("SkipAsSource")), f["addresses"][0])["IPAddress"]
+                   for i, f in self.interfaces.items()}
+        lines = ["IPv4 Route Table", "=" * 75, "Active Routes:",
+                 "Network Destination        Netmask          Gateway       Interface  Metric"]
+        for r in (r for r in self.routes if r["Store"] == "ActiveStore"):
+            network = ipaddress.IPv4Network(r["DestinationPrefix"])
+            lines.append("%17s %16s %16s %16s %6d" % (
+                network.network_address, network.netmask, "On-link" if r["NextHop"] == "0.0.0.0" else r["NextHop"],
+                address[r["InterfaceIndex"]], r["RouteMetric"] + self.interfaces[r["InterfaceIndex"]]["metric"]))
+        lines += ["=" * 75, "Persistent Routes:", "  Network Address          Netmask  Gateway Address  Metric"]
+        persistent = [r for r in self.routes if r["Store"] == "PersistentStore"]
+        for r in persistent:
+            network = ipaddress.IPv4Network(r["DestinationPrefix"])
+            gateway = address[r["InterfaceIndex"]] if r["NextHop"] == "0.0.0.0" else r["NextHop"]
+            lines.append("%17s %16s %16s %7d" % (network.network_address, network.netmask, gateway, r["RouteMetric"]))
+        lines += [] if persistent else ["  None"]
+        return "\n".join(lines + ["=" * 75]) + "\n"
+
+    def imds_reachable(self) -> bool:
+        """Whether a request to 169.254.169.254 leaves through the primary NIC (longest prefix, then
+        lowest route + interface metric, over the active store)."""
+        target = ipaddress.IPv4Address("169.254.169.254")
+        covering = [r for r in self.routes if r["Store"] == "ActiveStore"
+                    and target in ipaddress.IPv4Network(r["DestinationPrefix"])]
+        if not covering:
+            return False
+        best = max(covering, key=lambda r: (ipaddress.IPv4Network(r["DestinationPrefix"]).prefixlen,
+                                            -(r["RouteMetric"] + self.interfaces[r["InterfaceIndex"]]["metric"])))
+        return best["InterfaceIndex"] == self.primary_index
+
+
+def select_object(parameters: dict, pipeline_input) -> list:
+    _only(parameters, {"Property"}, "Select-Object")
+    names = parameters["Property"] if isinstance(parameters["Property"], list) else [parameters["Property"]]
+    return [{name: item.get(name) for name in names} for item in pipeline_input or []]
+
+
+def _only(parameters: dict, allowed: set, cmdlet: str) -> None:
+    unknown = set(parameters) - allowed
+    if unknown:
+        raise AssertionError("the double's %s does not implement %s" % (cmdlet, sorted(unknown)))
+
+
+def _store(name: str) -> str:
+    if name not in STORES:
+        raise PowerShellError("Cannot convert value \"%s\" to type \"Store\"" % name)
+    return name
+
+
+def cluster_node(static_gateway: bool = True, fixed: str = "", cluster_addresses: bool = True, **options):
+    """The failover-cluster node of Microsoft's docs: NIC 7 (10.0.1.10, interface metric 10, the
+    cluster's IP addresses 10.0.1.15 and 10.0.1.63 on it too), the cluster virtual adapter 12
+    (169.254.1.156, metric 15), loopback 1. ``fixed``: "active", "persistent", "both" or "cluster"
+    (the route a previous run - or a wrong hand - left)."""
+    nic = [{"IPAddress": "10.0.1.10", "PrefixLength": 26, "PrefixOrigin": "Dhcp"}]
+    if cluster_addresses:
+        # Cluster IP addresses: manual, SkipAsSource (as Failover Clustering sets them), and one
+        # that is numerically lower than the node's own address.
+        nic = [{"IPAddress": "10.0.1.15", "PrefixLength": 26, "PrefixOrigin": "Manual", "SkipAsSource": True},
+               {"IPAddress": "10.0.1.5", "PrefixLength": 26, "PrefixOrigin": "Manual", "SkipAsSource": True}] + nic
+    interfaces = {
+        7: {"alias": "Ethernet", "metric": 10, "addresses": nic},
+        12: {"alias": "Cluster Virtual Adapter", "metric": 15,
+             "addresses": [{"IPAddress": "169.254.1.156", "PrefixLength": 16, "PrefixOrigin": "WellKnown"}]},
+        1: {"alias": "Loopback Pseudo-Interface 1", "metric": 75,
+            "addresses": [{"IPAddress": "127.0.0.1", "PrefixLength": 8, "PrefixOrigin": "WellKnown"}]},
+    }
+    routes = [
+        {"DestinationPrefix": "0.0.0.0/0", "NextHop": "10.0.1.1", "InterfaceIndex": 7,
+         "RouteMetric": 256 if static_gateway else 0, "Store": "ActiveStore"},
+        {"DestinationPrefix": "10.0.1.0/26", "NextHop": "0.0.0.0", "InterfaceIndex": 7, "RouteMetric": 256,
+         "Store": "ActiveStore"},
+        {"DestinationPrefix": "10.0.1.10/32", "NextHop": "0.0.0.0", "InterfaceIndex": 7, "RouteMetric": 256,
+         "Store": "ActiveStore"},
+        {"DestinationPrefix": "127.0.0.0/8", "NextHop": "0.0.0.0", "InterfaceIndex": 1, "RouteMetric": 256,
+         "Store": "ActiveStore"},
+        {"DestinationPrefix": "169.254.0.0/16", "NextHop": "0.0.0.0", "InterfaceIndex": 12, "RouteMetric": 256,
+         "Store": "ActiveStore"},
+        {"DestinationPrefix": "169.254.1.156/32", "NextHop": "0.0.0.0", "InterfaceIndex": 12, "RouteMetric": 256,
+         "Store": "ActiveStore"},
+    ]
+    if static_gateway:
+        routes.append({"DestinationPrefix": "0.0.0.0/0", "NextHop": "10.0.1.1", "InterfaceIndex": 7,
+                       "RouteMetric": 256, "Store": "PersistentStore"})
+    index = 12 if fixed == "cluster" else 7
+    for store in {"active": ["ActiveStore"], "persistent": ["PersistentStore"], "both": list(STORES),
+                  "cluster": list(STORES), "": []}[fixed]:
+        routes.append({"DestinationPrefix": "169.254.169.254/32", "NextHop": "0.0.0.0", "InterfaceIndex": index,
+                       "RouteMetric": 1, "Store": store})
+    options.setdefault("cluster_node_state", "Up")
+    return WindowsRouteDouble(interfaces, routes, primary_index=7, **options)
