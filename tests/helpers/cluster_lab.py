@@ -31,11 +31,12 @@ CLUSTER_ADDRESS = "169.254.1.156"
 
 
 class Lab:
-    def __init__(self, work_dir: Path, wrong_route: bool = True, interpreter: Path | None = None) -> None:
+    def __init__(self, work_dir: Path, wrong_route: bool = True, interpreter: Path | None = None,
+                 detached: bool = False) -> None:
         work_dir.mkdir(parents=True, exist_ok=True)
-        self.gateway = NetNs("gw")
-        self.vm = NetNs("vm")
-        self.void = NetNs("void")
+        self.gateway = NetNs("gw", detached)
+        self.vm = NetNs("vm", detached)
+        self.void = NetNs("void", detached)
         try:
             self._wire(wrong_route)
             self.emulator = EmulatorProcess(self.gateway, "169.254.169.254:80", [])
@@ -86,7 +87,9 @@ def main(argv: list) -> int:
     state_file = Path(argv[1])
     if argv[0] == "up":
         interpreter = Path(argv[argv.index("--interpreter") + 1]) if "--interpreter" in argv else None
-        lab = Lab(state_file.parent, wrong_route="--no-wrong-route" not in argv, interpreter=interpreter)
+        # The lab outlives this process: other test runs must not remove it as stale.
+        lab = Lab(state_file.parent, wrong_route="--no-wrong-route" not in argv, interpreter=interpreter,
+                  detached=True)
         # The emulator must outlive this process: forget its Popen handle, keep its PID.
         lab.emulator.process = None
         state_file.write_text(json.dumps(lab.state()))

@@ -14,6 +14,9 @@ import time
 from helpers import paths
 
 PREFIX = "imdsaz"
+# Namespaces that outlive the process that made them (Molecule's lab, removed by its destroy step
+# from the state file): remove_stale() must not take them for leftovers of a dead test run.
+DETACHED_PREFIX = "imdsazlab"
 _counter = itertools.count(1)
 
 
@@ -43,8 +46,8 @@ def remove_stale() -> None:
 class NetNs:
     """One network namespace with loopback up. ``tag`` is a short word (it appears in the name)."""
 
-    def __init__(self, tag: str) -> None:
-        self.name = "%s-%s-%d-%d" % (PREFIX, tag, os.getpid(), next(_counter))
+    def __init__(self, tag: str, detached: bool = False) -> None:
+        self.name = "%s-%s-%d-%d" % (DETACHED_PREFIX if detached else PREFIX, tag, os.getpid(), next(_counter))
         self._processes = []  # type: list[subprocess.Popen]
         ip("netns", "add", self.name)
         self.run("ip", "link", "set", "lo", "up")
