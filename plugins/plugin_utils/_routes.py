@@ -390,8 +390,8 @@ def effective_metric(route: dict) -> int:
 def describe_route(route: dict) -> str:
     """The one way a route is written in reasons, diffs and messages."""
     via = "via %s" % route["gateway"] if route.get("gateway") else "on-link"
-    text = "%s/%d %s dev %s metric %s" % (route["destination"], route["prefix"], via, route["interface"] or "?",
-                                           "?" if route.get("metric") is None else route["metric"])
+    metric = "?" if route.get("metric") is None else route["metric"]
+    text = "%s/%d %s dev %s metric %s" % (route["destination"], route["prefix"], via, route["interface"] or "?", metric)
     return text + (" (persistent store)" if _store(route) == "persistent" else "")
 
 

@@ -52,16 +52,7 @@ def syntax_errors(text: str) -> list:
 
 def nodes(text: str, node_type: str) -> list:
     """Every node of a type, for rules checked over the tree."""
-    found = []
-
-    def walk(node):
-        if node.type == node_type:
-            found.append(node)
-        for child in node.children:
-            walk(child)
-
-    walk(parse(text).root_node)
-    return found
+    return nodes_in(parse(text).root_node, node_type)
 
 
 def unwrap(node):

@@ -155,15 +155,16 @@ class WindowsRouteDouble:
             raise PowerShellError("The cluster service is not running.")
         if self.cluster_node_state is None or parameters["Name"] != "NODE1":
             raise PowerShellError("The cluster node '%s' was not found." % parameters["Name"])
-        return [{"Name": "NODE1", "State": enum("Microsoft.FailoverClusters.PowerShell.ClusterNodeState",
-                                                 self.cluster_node_state, 0)}]
+        state = enum("Microsoft.FailoverClusters.PowerShell.ClusterNodeState", self.cluster_node_state, 0)
+        return [{"Name": "NODE1", "State": state}]
 
     def get_service(self, parameters: dict, pipeline_input) -> list:
         _only(parameters, {"Name"}, "Get-Service")
         if self.cluster_service is None or parameters["Name"] != "ClusSvc":
             raise PowerShellError("Cannot find any service with service name '%s'." % parameters["Name"])
-        return [{"Name": "ClusSvc", "Status": enum("System.ServiceProcess.ServiceControllerStatus",
-                                                    self.cluster_service, 4 if self.cluster_service == "Running" else 1)}]
+        status = enum("System.ServiceProcess.ServiceControllerStatus", self.cluster_service,
+                      4 if self.cluster_service == "Running" else 1)
+        return [{"Name": "ClusSvc", "Status": status}]
 
     # -- what a test looks at ----------------------------------------------------------------------
 

@@ -107,8 +107,8 @@ def test_fixed_on_the_cluster_adapter_is_moved():
     routes = parse_routes(table)
     assert imds(routes) == [("active", "169.254.1.156", "", 1), ("persistent", "169.254.1.156", "", 1)]
     plan = imds_route_plan(routes)
-    assert [(r["store"], r["interface"]) for r in plan["remove"]] == [("active", "169.254.1.156"),
-                                                                        ("persistent", "169.254.1.156")]
+    assert [(r["store"], r["interface"]) for r in plan["remove"]] == [
+        ("active", "169.254.1.156"), ("persistent", "169.254.1.156")]
     assert plan["add"] == ["active", "persistent"] and plan["interface"] == "10.0.1.10"
     assert "169.254.169.254/32 on-link dev 169.254.1.156 metric 1 (persistent store)" in plan["reason"]
 

@@ -69,8 +69,8 @@ def test_stale_route_on_the_cluster_adapter_with_ipv6_and_persistent_sections():
     assert ipv6[3]["gateway"] == "fe80::1234:5678:9abc:def0"
     plan = imds_route_plan(routes)
     assert plan["needed"] is True
-    assert [(r["interface"], r["store"]) for r in plan["remove"]] == [("169.254.1.156", "active"),
-                                                                       ("169.254.1.156", "persistent")]
+    assert [(r["interface"], r["store"]) for r in plan["remove"]] == [
+        ("169.254.1.156", "active"), ("169.254.1.156", "persistent")]
     assert plan["add"] == ["active", "persistent"]
     assert "wrong interface" in plan["reason"]
 
