@@ -53,6 +53,20 @@ options:
       - The first part of every default group name. Letters, digits and C(_); it may be empty.
     type: str
     default: azure
+  group_name_style:
+    description:
+      - How a default group name is made from C(<group_prefix>_<family>_<value>).
+      - "V(ansible) is Ansible's own safe-group-name rule, the one O(keyed_groups) uses: every character
+        that cannot be in a group name becomes C(_), case is kept. Tag C(Role=Web Server) gives
+        C(azure_tag_Role) and C(azure_tag_Role_Web_Server), as
+        C(keyed_groups: [{key: azure_tags, prefix: azure_tag}]) does."
+      - "V(lower) gives the names of release 0.1.0: every value lower-cased, every run of characters other
+        than a-z, 0-9 and C(_) turned into one C(_), C(_) stripped from both ends, an empty result
+        C(empty); so C(azure_tag_role) and C(azure_tag_role_web_server)."
+    type: str
+    choices: [ansible, lower]
+    default: ansible
+    version_added: 0.2.0
   default_groups:
     description:
       - The families of default groups to create. Remove a family to switch it off; V([]) creates none.
@@ -61,27 +75,71 @@ options:
         V(fault_domain): C(<prefix>_fault_domain_<n>). V(update_domain): C(<prefix>_update_domain_<n>).
         V(location): C(<prefix>_location_<region>). V(vm_size): C(<prefix>_vm_size_<size>).
         V(scale_set): C(<prefix>_scale_set_<name>), only for scale set members.
-        V(priority): C(<prefix>_priority_spot), C(<prefix>_priority_regular) (an empty priority is Regular)
-        or C(<prefix>_priority_low). V(os_type): C(<prefix>_os_type_linux) or C(<prefix>_os_type_windows)."
+        V(priority): C(<prefix>_priority_Spot), C(<prefix>_priority_Regular) (an empty priority is Regular)
+        or C(<prefix>_priority_Low). V(os_type): C(<prefix>_os_type_Linux) or C(<prefix>_os_type_Windows)
+        (lower-case with O(group_name_style=lower))."
     type: list
     elements: str
     choices: [tag, zone, fault_domain, update_domain, location, vm_size, scale_set, priority, os_type]
     default: [tag, zone, fault_domain, update_domain, location, vm_size, scale_set, priority, os_type]
+  host_variables:
+    description:
+      - Which host variables to set. Each set costs time and memory in every C(ansible-inventory --list),
+        in AWX inventory updates and in every play, so only what grouping-by-hand needs is on by default.
+      - "V(flat): C(azure_location), C(azure_zone), C(azure_fault_domain) and C(azure_update_domain) (strings;
+        about 0.25 s and 1 MiB per 10,000 hosts in C(ansible-inventory --list --export))."
+      - "V(tags): C(azure_tags), the VM's tags as a dictionary (about 0.3 s and 1.5 MiB per 10,000 hosts with
+        three tags each)."
+      - "V(instance): C(azure_instance), the whole C(azure_imds) fact (C(compute), C(network), C(tags),
+        C(api_version)); about 12 s and 60 MiB per 10,000 hosts, and the plugin then keeps whole facts in
+        memory and in the inventory cache. Plays that run with the fact cache already see the same data as
+        C(ansible_facts.azure_imds); choose V(instance) for O(paths) sources without a fact cache, or when a
+        play must not depend on the fact cache."
+      - O(compose), O(groups) and O(keyed_groups) can always read C(azure_instance), whether or not it is set
+        as a host variable.
+      - None of these names is a fact that M(imds.azure.metadata_facts) returns, so they neither shadow nor
+        are shadowed by facts that Ansible injects from the fact cache (the C(azure_imds) host variable of
+        release 0.1.0 was, and read in a play it fires the C(INJECT_FACTS_AS_VARS) deprecation of
+        ansible-core 2.20).
+    type: list
+    elements: str
+    choices: [flat, tags, instance]
+    default: [flat, tags]
+    version_added: 0.2.0
 notes:
-  - "Group names: every value is lower-cased, every run of characters other than a-z, 0-9 and C(_)
-    becomes one C(_), and C(_) is stripped from both ends; an empty result becomes C(empty). So tag
-    C(Role=Web Server) gives C(azure_tag_role_web_server). When two different values end up with the same
-    group name (C(Role=Web) and C(role=web)), the plugin warns and names them."
-  - "Host variables, all prefixed: C(azure_imds) (the whole fact: C(compute), C(network), C(tags),
-    C(api_version)), and the flat conveniences C(azure_location), C(azure_zone), C(azure_fault_domain),
-    C(azure_update_domain) and C(azure_tags) (a dictionary). They are kept few on purpose: each variable
-    costs about 0.3 s per C(ansible-inventory --list) at 10,000 hosts; everything else is in C(azure_imds)."
-  - Values from IMDS are untrusted text and are marked so; a tag value that looks like a Jinja2 template
-    is never templated, by this plugin or by a play that uses the variable.
-  - "An unreadable or malformed cache entry or file produces a warning naming the host and where it was
-    read from, and the other hosts still load; with O(strict=true) it is an error instead. The plugin
-    never changes or deletes cache entries or files."
+  - "Tag names: Azure treats them without regard to case. When VMs spell one tag name differently
+    (C(Role) and C(role)), all of them join the groups of the spelling most VMs use (on a tie the one that
+    sorts first), whatever order they are read in, and the plugin warns, naming every spelling.
+    C(azure_tags) keeps each VM's own spelling."
+  - "When two different values end up with the same group name (C(Web Server) and C(Web-Server)), the hosts
+    share the group and the plugin warns, naming both values and a host of each."
+  - "Reserved host names: a host and a group cannot share a name in Ansible, so a host is not added (one
+    warning per host) when its name is C(all) or C(ungrouped), lies in the namespace of the default groups
+    (starts with C(<group_prefix>_<family>_) for an enabled family, whether or not a VM makes that group),
+    is a group that an earlier inventory source or this plugin made, or becomes a group through O(groups) or
+    O(keyed_groups)."
+  - "Trust - what the plugin guarantees: every value it sets (host variables, and C(azure_instance) for
+    O(compose), O(groups) and O(keyed_groups)) is untrusted text that is never templated, on every
+    supported ansible-core: on 2.19 and later it is decoded as plain JSON and carries no trust, on 2.16 to
+    2.18 it is marked unsafe. A tag value C({{ 6 * 7 }}) stays that text. Host names come only from
+    cache keys and file names, checked, never from IMDS values."
+  - "Trust - what the user must protect: the fact cache itself. C(ansible_facts.azure_imds) (and C(azure_imds)
+    when facts are injected as variables) reach a play from the fact cache through ansible-core, not through
+    this plugin; on ansible-core 2.19 and later a forged cache entry can mark text as a trusted template
+    there. Whoever can write the fact cache (the jsonfile directory, the Redis database) can run code on the
+    controller: give it the controller's protection (file permissions, Redis ACLs and TLS, no public bind).
+    In plays, prefer the variables this plugin sets (C(azure_tags), C(azure_zone), ...)."
+  - "Fact caches written by any ansible-core are read: the plain layout of 2.18 and earlier (host names as
+    keys) and the C(s1_) + C(__payload__) layout of 2.19 and later. When both hold a host, the entry written
+    last wins where the cache records the time (file caches), otherwise the 2.19 one."
+  - "An unreadable or malformed cache entry or file (or one in a layout this plugin cannot read) produces a
+    warning naming the host and where it was read from, and the other hosts still load; with O(strict=true)
+    it is an error instead. The plugin never changes or deletes cache entries or files. Records read back
+    from the inventory cache are checked exactly like fact-cache records."
   - O(compose), O(groups) and O(keyed_groups) apply to the hosts this plugin found IMDS facts for.
+  - "C(ansible-inventory --list) without C(--export) also prints every host's cached facts when a fact cache
+    is configured; that is ansible-core's doing and costs far more than this plugin at scale. AWX inventory
+    updates run C(--list --export), which does not read the fact cache."
 seealso:
   - module: imds.azure.metadata_facts
   - plugin: ansible.builtin.constructed
@@ -109,7 +167,8 @@ EXAMPLES = r"""
 plugin: imds.azure.imds
 
 # ansible-inventory -i inventory/ --graph   then shows groups such as
-#   azure_zone_1, azure_fault_domain_0, azure_tag_role_web, azure_location_westeurope
+#   azure_zone_1, azure_fault_domain_0, azure_tag_Role_web, azure_location_westeurope
+# and a play reads azure_zone, azure_fault_domain, azure_tags.Role of each host.
 
 ---
 # Roll out zone by zone, fault domain by fault domain: keep only those families,
@@ -118,9 +177,9 @@ plugin: imds.azure.imds
 default_groups: [zone, fault_domain, tag]
 group_prefix: az
 compose:
-  ansible_host: azure_imds.network.interface[0].ipv4.ipAddress[0].privateIpAddress
+  ansible_host: azure_instance.network.interface[0].ipv4.ipAddress[0].privateIpAddress
 groups:
-  spot_web: azure_imds.compute.priority | default('') == 'Spot' and azure_tags.Role | default('') == 'web'
+  spot_web: azure_instance.compute.priority | default('') == 'Spot' and azure_tags.Role | default('') == 'web'
 keyed_groups:
   - key: azure_tags.Environment | default('none')
     prefix: env
@@ -146,6 +205,7 @@ cache_timeout: 600
 # and raw documents saved with curl -H Metadata:true "http://169.254.169.254/metadata/instance?api-version=2025-04-07"
 plugin: imds.azure.imds
 use_fact_cache: false
+host_variables: [flat, tags, instance]   # no fact cache: plays read the whole fact as azure_instance
 paths:
   - /srv/imds-facts
   - /srv/imds-documents/vm7.json
@@ -160,29 +220,41 @@ paths:
 """
 
 import json
-import os
 
 from ansible import constants as C
-from ansible.errors import AnsibleError, AnsibleParserError
+from ansible.errors import AnsibleParserError
 from ansible.plugins.cache import BaseFileCacheModule
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.plugins.loader import cache_loader
 
+from ansible_collections.imds.azure.plugins.plugin_utils import _inventory_cache
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_cache import FactCacheReader
 from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import (
+    INSTANCE_VARIABLE,
     FactRecordError,
+    checked_record,
     fact_from_cache_entry,
     fact_from_file_data,
-    flat_hostvars,
-    valid_host_name,
+    grouping_view,
+    host_variables,
 )
 from ansible_collections.imds.azure.plugins.plugin_utils._group_names import (
     GroupNamer,
+    TagSpellings,
     default_groups,
+    reserved_host_reason,
     valid_prefix,
 )
+from ansible_collections.imds.azure.plugins.plugin_utils._json_files import (
+    PathError,
+    files_of,
+    host_of_file,
+    read_json_file,
+)
+from ansible_collections.imds.azure.plugins.plugin_utils._unsafe import mark_unsafe
 
 CONFIG_SUFFIXES = ("imds.yml", "imds.yaml")
-MAX_FILE_BYTES = 16 * 1024 * 1024
+WARNING_PREFIX = "imds inventory: "
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -201,6 +273,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not valid_prefix(prefix):
             raise AnsibleParserError("group_prefix %r must be letters, digits and _ (not starting with a digit)."
                                      % prefix)
+        self._detail = "full" if self._needs_whole_facts() else "grouping"
 
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache")
@@ -208,27 +281,35 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if records is None:
             records = self._collect_records()
             if use_cache:
-                # Stored as one JSON string and decoded plainly on the way back, like the fact cache.
-                self._cache[cache_key] = json.dumps(records)
-        self._populate(records, GroupNamer(prefix))
+                self._cache[cache_key] = _inventory_cache.encode(records, self._detail)
+        self._populate(records, GroupNamer(prefix, self.get_option("group_name_style")))
+
+    def _needs_whole_facts(self) -> bool:
+        """Whole facts are kept only when a variable or an expression may read any part of them."""
+        return ("instance" in self.get_option("host_variables")
+                or bool(self.get_option("compose") or self.get_option("groups") or self.get_option("keyed_groups")))
+
+    def _warn(self, message: str) -> None:
+        self.display.warning(WARNING_PREFIX + message)
 
     # -- reading -------------------------------------------------------------------------
 
     def _cached_records(self, cache_key: str) -> dict | None:
         try:
-            records = json.loads(self._cache[cache_key])
+            text = self._cache[cache_key]
         except KeyError:
             return None
-        except (AnsibleError, TypeError, ValueError) as exc:
-            self.display.warning("imds inventory: the inventory cache could not be read (%s); rebuilding it." % exc)
+        try:
+            records, problems = _inventory_cache.decode(text, self._detail)
+        except _inventory_cache.InventoryCacheError as exc:
+            self._warn("the inventory cache entry %s is not used (%s); rebuilding it." % (cache_key, exc))
             return None
-        if not isinstance(records, dict) or not all(isinstance(v, dict) for v in records.values()):
-            self.display.warning("imds inventory: the inventory cache entry %s is malformed; rebuilding it." % cache_key)
-            return None
+        for host, reason in problems:
+            self._problem(host, "inventory cache entry %s" % cache_key, reason)
         return records
 
     def _collect_records(self) -> dict:
-        """``{host: azure_imds fact}`` from the fact cache, then from the files (which win)."""
+        """``{host: checked fact}`` from the fact cache, then from the files (which win)."""
         records = {}
         if self.get_option("use_fact_cache"):
             records.update(self._records_from_fact_cache())
@@ -236,63 +317,59 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             records.update(self._records_from_path(path))
         return records
 
+    def _keep(self, fact: dict) -> dict:
+        return fact if self._detail == "full" else grouping_view(fact)
+
     def _problem(self, host: str, origin: str, reason: str) -> None:
-        message = "imds inventory: skipped host %r from %s: %s" % (host, origin, reason)
+        message = "skipped host %r from %s: %s" % (host, origin, reason)
         if self._strict:
-            raise AnsibleParserError(message + " (strict is on, so this is an error)")
-        self.display.warning(message + ". The other hosts still load.")
+            raise AnsibleParserError(WARNING_PREFIX + message + " (strict is on, so this is an error)")
+        self._warn(message + ". The other hosts still load.")
 
     def _records_from_fact_cache(self) -> dict:
         try:
-            fact_cache = FactCacheReader(cache_loader.get(C.CACHE_PLUGIN))
+            reader = FactCacheReader(cache_loader.get(C.CACHE_PLUGIN), BaseFileCacheModule)
         except Exception as exc:
             raise AnsibleParserError("imds inventory: cannot load the fact cache plugin %r: %s"
                                      % (C.CACHE_PLUGIN, exc)) from exc
         records = {}
-        for host in fact_cache.hosts():
-            if not valid_host_name(host):
-                self._problem(host, fact_cache.origin(host), "not a usable host name")
-                continue
-            try:
-                fact = fact_from_cache_entry(fact_cache.read(host))
-            except FactRecordError as exc:
-                self._problem(host, fact_cache.origin(host), str(exc))
-                continue
-            except KeyError:
-                self._problem(host, fact_cache.origin(host),
-                              "the entry is listed but missing (expired or deleted meanwhile)")
-                continue
-            except Exception as exc:  # pylint: disable=broad-exception-caught
-                # Cache plugins raise anything from ValueError to their client library's errors.
-                self._problem(host, fact_cache.origin(host),
-                              "the entry cannot be read (%s: %s)" % (type(exc).__name__, exc))
-                continue
+        for entry in reader.entries():
+            fact = self._fact_of_entry(reader, entry)
             if fact is not None:
-                records[host] = fact
+                records[entry.host] = self._keep(fact)
         if not records and C.CACHE_PLUGIN in ("memory", "ansible.builtin.memory"):
-            self.display.warning(
-                "imds inventory: the fact cache is the 'memory' plugin, which keeps nothing between runs. Set "
-                "fact_caching (jsonfile, community.general.redis, ...) both when gathering and here.")
+            self._warn("the fact cache is the 'memory' plugin, which keeps nothing between runs. Set "
+                       "fact_caching (jsonfile, community.general.redis, ...) both when gathering and here.")
         return records
 
+    def _fact_of_entry(self, reader: FactCacheReader, entry):
+        """The checked fact of one cache entry; None (after a warning when it is broken) when there is none."""
+        try:
+            fact = fact_from_cache_entry(reader.read(entry))
+            return None if fact is None else checked_record(entry.host, fact)
+        except FactRecordError as exc:
+            self._problem(entry.host, reader.origin(entry), str(exc))
+        except KeyError:
+            self._problem(entry.host, reader.origin(entry), "the entry is listed but missing (expired or deleted)")
+        except RecursionError:
+            self._problem(entry.host, reader.origin(entry), "the JSON is nested too deeply")
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            # Cache plugins raise anything from ValueError to their client library's errors.
+            self._problem(entry.host, reader.origin(entry),
+                          "the entry cannot be read (%s: %s)" % (type(exc).__name__, exc))
+        return None
+
     def _records_from_path(self, path: str) -> dict:
+        try:
+            files = files_of(path)
+        except PathError as exc:
+            raise AnsibleParserError(WARNING_PREFIX + str(exc) + ".") from exc
         records = {}
-        if os.path.isdir(path):
-            names = sorted(n for n in os.listdir(path) if not n.startswith("."))
-            files = [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
-        elif os.path.isfile(path):
-            files = [path]
-        else:
-            raise AnsibleParserError("imds inventory: paths entry %r is neither a file nor a directory." % path)
         for file_path in files:
-            name = os.path.basename(file_path)
-            host = name[:-len(".json")] if name.endswith(".json") else name
-            if not valid_host_name(host):
-                self._problem(host, file_path, "the file name is not a usable host name")
-                continue
+            host = host_of_file(file_path)
             try:
-                records[host] = fact_from_file_data(_read_json_file(file_path))
-            except (FactRecordError, ValueError, OSError) as exc:
+                records[host] = self._keep(checked_record(host, fact_from_file_data(read_json_file(file_path))))
+            except (FactRecordError, OSError) as exc:
                 self._problem(host, file_path, str(exc))
         return records
 
@@ -300,105 +377,83 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, records: dict, namer: GroupNamer) -> None:
         families = self.get_option("default_groups")
-        compose = self.get_option("compose")
-        groups = self.get_option("groups")
-        keyed_groups = self.get_option("keyed_groups")
-        constructing = bool(compose or groups or keyed_groups)
-        known_groups = set()
+        spellings = TagSpellings(records.values()) if "tag" in families else None
+        groups_of = {host: default_groups(fact, families, namer, host, spellings) for host, fact in records.items()}
+        # ansible-core 2.19 hands plugins the inventory behind a proxy: look things up once, not per host.
+        inventory = self.inventory
+        hosts, group_objects = inventory.hosts, inventory.groups
+        taken = set(group_objects)
+        for groups in groups_of.values():
+            taken.update(groups)
+        wanted_variables = self.get_option("host_variables")
+        added = []
         for host, fact in records.items():
-            self.inventory.add_host(host)
-            # Every fact here was decoded by plain json.loads (files, the fact-cache payload, our
-            # inventory-cache string), so no value carries template trust: IMDS text stays unsafe.
-            # The values are set on the Host itself: inventory.set_variable() would deep-copy each
-            # fact only to tag every string with its origin, which made --list 2x slower and
-            # doubled the memory at 10,000 hosts, while adding nothing to trust.
-            host_object = self.inventory.get_host(host)
-            for name, value in flat_hostvars(fact).items():
-                host_object.set_variable(name, value)
-            for group in default_groups(fact, families, namer, host):
-                if group not in known_groups:
-                    self.inventory.add_group(group)
-                    known_groups.add(group)
-                self.inventory.add_child(group, host)
-            if constructing:
-                self._construct(host, compose, groups, keyed_groups)
-        for message in namer.collision_messages():
-            self.display.warning("imds inventory: " + message)
+            reason = reserved_host_reason(host, namer, families, taken)
+            if reason is not None:
+                self._refuse(host, reason)
+                continue
+            self._add_host(inventory, hosts, host, host_variables(fact, wanted_variables))
+            added.append(host)
+            host_object = hosts[host]
+            for group in groups_of[host]:
+                group_object = group_objects.get(group)
+                if group_object is None:
+                    inventory.add_group(group)
+                    group_object = group_objects[group]
+                # Group.add_host directly: InventoryData.add_child would look both names up again
+                # for each of the ~8 memberships per host (reconcile_inventory resets its caches).
+                group_object.add_host(host_object)
+        if self._needs_constructing():
+            self._construct_all(added, records)
+        for message in namer.collision_messages() + (spellings.messages() if spellings else []):
+            self._warn(message)
 
-    def _construct(self, host: str, compose, groups, keyed_groups) -> None:
+    @staticmethod
+    def _add_host(inventory, hosts: dict, host: str, variables: dict) -> None:
+        """Add (or enrich) ``host`` with ``variables``, each marked never to be templated."""
+        variables = {name: mark_unsafe(value) for name, value in variables.items()}
+        if host in hosts:
+            # A host of an earlier source: merge as set_variable does (dictionaries are combined).
+            host_object = hosts[host]
+            for name, value in variables.items():
+                host_object.set_variable(name, value)
+            return
+        inventory.add_host(host)
+        # New host: nothing to merge with, so one update. (inventory.set_variable() would deep-copy
+        # each value only to tag its origin, which doubled the time and memory of --list at 10k hosts.)
+        hosts[host].vars.update(variables)
+
+    def _refuse(self, host: str, reason: str) -> None:
+        self._warn("host %r is not added: %s, and a host of the same name as a group would take the group over. "
+                   "Rename the VM's cache entry or file, or change group_prefix." % (host, reason))
+
+    def _needs_constructing(self) -> bool:
+        return bool(self.get_option("compose") or self.get_option("groups") or self.get_option("keyed_groups"))
+
+    def _construct_all(self, hosts: list, records: dict) -> None:
+        for host in hosts:
+            try:
+                self._construct(host, records[host])
+            except Exception:  # pylint: disable=broad-exception-caught
+                # A host whose expressions make a group of its own name cannot join it: ansible-core
+                # raises a bare Exception ("can't add group to itself"). The host is refused below
+                # like any other such host; any other failure goes on up.
+                if host not in self.inventory.groups:
+                    raise
+        # groups and keyed_groups name groups from values: a host may now share its name with one.
+        for host in hosts:
+            if host in self.inventory.groups:
+                self.inventory.remove_host(self.inventory.get_host(host))
+                self._refuse(host, "%r is the name of a group that groups or keyed_groups made" % host)
+
+    def _construct(self, host: str, fact: dict) -> None:
+        compose, groups, keyed_groups = (self.get_option(o) for o in ("compose", "groups", "keyed_groups"))
         strict = self._strict
-        self._set_composite_vars(compose, self.inventory.get_host(host).get_vars(), host, strict=strict)
-        variables = self.inventory.get_host(host).get_vars()
+        host_object = self.inventory.get_host(host)
+        variables = dict(host_object.get_vars())
+        # Expressions may read the whole fact even when it is not set as a host variable.
+        variables.setdefault(INSTANCE_VARIABLE, mark_unsafe(fact))
+        self._set_composite_vars(compose, variables, host, strict=strict)
+        variables.update(host_object.get_vars())
         self._add_host_to_composed_groups(groups, variables, host, strict=strict, fetch_hostvars=False)
         self._add_host_to_keyed_groups(keyed_groups, variables, host, strict=strict, fetch_hostvars=False)
-
-
-class FactCacheReader:
-    """Reads the configured fact cache without changing it, and without trusting it.
-
-    ansible-core 2.19 wraps every cache plugin in an interposer that prefixes keys with a
-    schema id (``s1_``) and stores each host's facts as one JSON string under ``__payload__``.
-    This reader talks to the plugin behind the interposer and decodes the payload with plain
-    ``json.loads``: whatever a shared cache holds, nothing read from it can carry template
-    trust (2.19 data tags), so IMDS values stay untrusted text. It also avoids three things
-    that break or destroy when going through the interposer: redis returns keys as bytes,
-    which the interposer cannot compare; ansible-core's file caches fail in keys() when
-    fact_caching_prefix is unset (an empty prefix is set on this private instance); and their
-    get() deletes an entry it cannot parse, which an inventory must never do (files are read
-    through the plugin's own loader instead).
-    """
-
-    PAYLOAD = "__payload__"
-
-    def __init__(self, fact_cache) -> None:
-        self.cache = fact_cache
-        self.backend = getattr(fact_cache, "__wrapped__", fact_cache)
-        self.file_based = isinstance(self.backend, BaseFileCacheModule)
-        if self.file_based and self.backend.get_option("_prefix") is None:
-            self.backend.set_option("_prefix", "")
-
-    def hosts(self) -> list:
-        keys = [k.decode("utf-8", errors="replace") if isinstance(k, bytes) else str(k) for k in self.backend.keys()]
-        from_backend = getattr(self.cache, "_restore_key", None)
-        if from_backend is not None:
-            keys = [host for host in (from_backend(k) for k in keys) if host]
-        return sorted(keys)
-
-    def _backend_key(self, host: str) -> str:
-        to_backend = getattr(self.cache, "_get_key", None)
-        return to_backend(host) if to_backend else host
-
-    def origin(self, host: str) -> str:
-        key = self._backend_key(host)
-        if self.file_based:
-            return "fact cache file %s" % self.backend._get_cache_file_name(key)  # pylint: disable=protected-access
-        prefix = getattr(self.backend, "_prefix", "") or ""
-        return "%s fact cache entry %r" % (getattr(self.backend, "ansible_name", C.CACHE_PLUGIN), prefix + key)
-
-    def read(self, host: str):
-        key = self._backend_key(host)
-        if self.file_based:
-            raw = self.backend._load(self.backend._get_cache_file_name(key))  # pylint: disable=protected-access
-        else:
-            raw = self.backend.get(key)
-        if key == host:  # no interposer: the entry is the facts themselves
-            return raw
-        if not isinstance(raw, dict) or not isinstance(raw.get(self.PAYLOAD), str):
-            raise FactRecordError("the entry is not an ansible-core 2.19 fact cache entry (no %s)" % self.PAYLOAD)
-        return json.loads(raw[self.PAYLOAD])
-
-
-def _read_json_file(path: str):
-    size = os.path.getsize(path)
-    if size > MAX_FILE_BYTES:
-        raise FactRecordError("the file is %d bytes, more than the %d an IMDS document can be" % (size, MAX_FILE_BYTES))
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise FactRecordError("the file is not UTF-8 text (byte %d)" % exc.start) from exc
-    except ValueError as exc:
-        raise FactRecordError("the file is not valid JSON (%s)" % exc) from exc
-    except RecursionError as exc:
-        raise FactRecordError("the JSON is nested too deeply") from exc

@@ -19,8 +19,9 @@ from ansible_collections.imds.azure.plugins.module_utils._facts import (
 from ansible_collections.imds.azure.plugins.module_utils._tags import tags_from_compute
 from ansible_collections.imds.azure.plugins.plugin_utils._group_names import text_value
 
-# Host names come from fact-cache keys and file names, never from IMDS values.
-_HOST_NAME_RE = re.compile(r"^[\w.:@\[\]-]+$")
+# Host names come from fact-cache keys and file names, never from IMDS values. fullmatch, not
+# "^...$": "$" also matches before a trailing newline.
+_HOST_NAME_RE = re.compile(r"[\w.:@\[\]-]+")
 MAX_HOST_NAME = 255
 
 
@@ -29,7 +30,7 @@ class FactRecordError(ValueError):
 
 
 def valid_host_name(name: str) -> bool:
-    return bool(name) and len(name) <= MAX_HOST_NAME and not name.startswith("-") and bool(_HOST_NAME_RE.match(name))
+    return bool(name) and len(name) <= MAX_HOST_NAME and not name.startswith("-") and bool(_HOST_NAME_RE.fullmatch(name))
 
 
 def fact_from_cache_entry(entry) -> dict | None:
@@ -78,19 +79,50 @@ def checked_fact(fact) -> dict:
     return fact
 
 
-def flat_hostvars(fact: dict) -> dict:
-    """Hostvars of one host: the whole fact plus the flat, prefixed values people roll out by.
+def checked_record(host, fact) -> dict:
+    """A (host, fact) pair from anywhere (fact cache, file, inventory cache), checked by one rule.
 
-    Deliberately few: every variable costs time in every ``ansible-inventory --list`` (about
-    0.3 s per variable at 10,000 hosts, measured), and anything else is one lookup away in
-    ``azure_imds.compute`` or ``azure_imds.network``.
+    Raises FactRecordError when the host name is unusable or the fact has the wrong shape.
     """
+    if not isinstance(host, str) or not valid_host_name(host):
+        raise FactRecordError("%r is not a usable host name" % (host,))
+    return checked_fact(fact)
+
+
+# What the default groups and the flat variables read from compute; the rest of a fact is only
+# kept when a variable or a constructed expression may need it.
+GROUPING_KEYS = ("location", "zone", "platformFaultDomain", "platformUpdateDomain", "vmSize", "vmScaleSetName",
+                 "priority", "Priority", "osType")
+
+
+def grouping_view(fact: dict) -> dict:
+    """The part of a checked fact that grouping and the flat variables use (about 1/20 of it)."""
     compute = fact.get("compute", {})
-    return {
-        "azure_imds": fact,
-        "azure_location": text_value(compute.get("location")),
-        "azure_zone": text_value(compute.get("zone")),
-        "azure_fault_domain": text_value(compute.get("platformFaultDomain")),
-        "azure_update_domain": text_value(compute.get("platformUpdateDomain")),
-        "azure_tags": fact.get("tags", {}),
-    }
+    return {"compute": {key: compute[key] for key in GROUPING_KEYS if key in compute},
+            "tags": fact.get("tags", {})}
+
+
+# host_variables option -> the variables it sets. Each costs time and memory in every
+# ansible-inventory --list (figures in the plugin documentation).
+VARIABLE_SETS = ("flat", "tags", "instance")
+INSTANCE_VARIABLE = "azure_instance"
+
+
+def host_variables(fact: dict, wanted) -> dict:
+    """The host variables of one host for the chosen ``host_variables`` sets.
+
+    None of the names is a fact that imds.azure.metadata_facts returns, so no variable set
+    here is shadowed by, or shadows, a fact injected from the fact cache (``azure_imds``).
+    """
+    variables = {}
+    if "flat" in wanted:
+        compute = fact.get("compute", {})
+        variables.update(azure_location=text_value(compute.get("location")),
+                         azure_zone=text_value(compute.get("zone")),
+                         azure_fault_domain=text_value(compute.get("platformFaultDomain")),
+                         azure_update_domain=text_value(compute.get("platformUpdateDomain")))
+    if "tags" in wanted:
+        variables["azure_tags"] = fact.get("tags", {})
+    if "instance" in wanted:
+        variables[INSTANCE_VARIABLE] = fact
+    return variables

@@ -12,8 +12,35 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ansible.release import __version__ as ANSIBLE_VERSION
 from helpers import paths
 from helpers.ansible_runner import base_env
+
+# ansible-core 2.19 on writes the "payload" layout (key s1_<host>, {"__payload__": "<facts JSON>"});
+# earlier lines the "plain" one (key <host>, the facts themselves).
+PAYLOAD_LAYOUT = tuple(int(p) for p in ANSIBLE_VERSION.split(".")[:2]) >= (2, 19)
+LAYOUT = "payload" if PAYLOAD_LAYOUT else "plain"
+
+
+def cache_key(host: str, layout: str = LAYOUT) -> str:
+    """The key (jsonfile: the file name, without fact_caching_prefix) of ``host`` in ``layout``."""
+    return "s1_" + host if layout == "payload" else host
+
+
+def entry_text(facts, layout: str = LAYOUT) -> str:
+    """A jsonfile entry holding ``facts`` in ``layout``, as that ansible-core line writes it."""
+    if layout == "payload":
+        return json.dumps({"__payload__": json.dumps(facts)})
+    return json.dumps(_with_unsafe_markers(facts), sort_keys=True, indent=4)
+
+
+def _with_unsafe_markers(value):
+    """ansible-core before 2.19 caches facts from modules as unsafe: each string as {"__ansible_unsafe": s}."""
+    if isinstance(value, dict):
+        return {k: _with_unsafe_markers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_unsafe_markers(v) for v in value]
+    return {"__ansible_unsafe": value} if isinstance(value, str) else value
 
 _WRITER = """
 import json, sys

@@ -57,12 +57,14 @@ class Fleet:
 # If anything ever templated this tag, the file would appear.
 TEMPLATED_MARKER = "/tmp/imds-azure-test-templated"
 HOSTILE_TAG = "{{ lookup('pipe', 'touch %s') }}" % TEMPLATED_MARKER
+# Templated, this would read 42.
+ARITHMETIC_TAG = "{{ 6 * 7 }}"
 
 
 def three_vms() -> dict:
     """Different zones, fault domains and tags; one hostile tag value; one tags string with colons."""
     return {
-        "web1": profile("web1", "1", "0", "0", tags={"Role": "web", "Environment": "prod"}),
+        "web1": profile("web1", "1", "0", "0", tags={"Role": "web", "Environment": "prod", "Answer": ARITHMETIC_TAG}),
         "web2": profile("web2", "2", "1", "1", tags={"Role": "web", "Environment": "staging"}, priority="Spot"),
         "db1": profile("db1", "", "1", "2",
                        tags_string="Role:db;orchestrator:Kubernetes:1.25.6;Note:" + HOSTILE_TAG,

@@ -37,3 +37,31 @@ def plain(value):
 
 def members(listing: dict, group: str) -> set:
     return set(listing.get(group, {}).get("hosts", []))
+
+
+# Until meta/runtime.yml's requires_ansible covers the line under test, ansible-core says so once.
+_VERSION_NOTICE = "does not support Ansible version"
+
+
+def warnings_in(stderr: str) -> list:
+    """The [WARNING] messages in ``stderr`` (whitespace flattened), without the collection-version notice."""
+    flat = " ".join(stderr.split())
+    return [w.strip() for w in flat.split("[WARNING]:")[1:] if _VERSION_NOTICE not in w]
+
+
+class Said:
+    """What a command printed, to look for messages in: ansible-core wraps warnings at the terminal
+    width (2.16-2.18 even inside paths, at hyphens), so whitespace is ignored on both sides."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._squeezed = "".join(text.split())
+
+    def __contains__(self, fragment: str) -> bool:
+        return "".join(fragment.split()) in self._squeezed
+
+    def count(self, fragment: str) -> int:
+        return self._squeezed.count("".join(fragment.split()))
+
+    def __repr__(self) -> str:
+        return self.text

@@ -1,0 +1,55 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this plugin_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""The JSON files the inventory plugin reads (``paths``): which files, which host, their JSON."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError
+
+# An IMDS instance document is a few KiB; a file far larger is not one.
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+class PathError(ValueError):
+    """A ``paths`` entry that is neither a file nor a directory."""
+
+
+def files_of(path: str) -> list:
+    """The files a ``paths`` entry stands for: itself, or the regular files of a directory, hidden ones skipped."""
+    if os.path.isdir(path):
+        names = sorted(n for n in os.listdir(path) if not n.startswith("."))
+        return [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
+    if os.path.isfile(path):
+        return [path]
+    raise PathError("paths entry %r is neither a file nor a directory" % path)
+
+
+def host_of_file(file_path: str) -> str:
+    """The host a file stands for: its name without a trailing ``.json``."""
+    name = os.path.basename(file_path)
+    return name[:-len(".json")] if name.endswith(".json") else name
+
+
+def read_json_file(path: str, max_bytes: int = MAX_FILE_BYTES):
+    """The decoded JSON of ``path`` (plain ``json``: no template trust), or FactRecordError saying what is wrong."""
+    size = os.path.getsize(path)
+    if size > max_bytes:
+        raise FactRecordError("the file is %d bytes, more than the %d an IMDS document can be" % (size, max_bytes))
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise FactRecordError("the file is not UTF-8 text (byte %d)" % exc.start) from exc
+    except RecursionError as exc:
+        raise FactRecordError("the JSON is nested too deeply") from exc
+    except ValueError as exc:
+        raise FactRecordError("the file is not valid JSON (%s)" % exc) from exc

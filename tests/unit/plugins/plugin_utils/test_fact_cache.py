@@ -1,0 +1,129 @@
+"""Reading fact caches of both layouts (ansible-core <= 2.18 plain, 2.19+ s1_ + __payload__), read-only."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from ansible.plugins.cache import BaseFileCacheModule
+from ansible.plugins.loader import cache_loader, init_plugin_loader
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_cache import (
+    FactCacheReader,
+    classify_key,
+    decode_plain,
+    facts_of,
+    plain_values,
+)
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError
+
+FACTS = {"azure_imds": {"compute": {"location": "westus"}, "network": {}, "tags": {"Role": "web"}}}
+
+
+def payload(facts) -> dict:
+    return {"__payload__": json.dumps(facts)}
+
+
+def test_keys_name_host_and_layout():
+    entry = classify_key("s1_web1")
+    assert (entry.host, entry.layout, entry.schema) == ("web1", "payload", "1")
+    entry = classify_key("web1")
+    assert (entry.host, entry.layout, entry.schema) == ("web1", "plain", "")
+    assert classify_key("s12_a_b").host == "a_b" and classify_key("s12_a_b").schema == "12"
+    assert classify_key("s_x").layout == "plain" and classify_key("s1").layout == "plain"
+
+
+def test_payload_and_plain_entries_give_the_facts():
+    assert facts_of(classify_key("s1_web1"), payload(FACTS)) == FACTS
+    assert facts_of(classify_key("web1"), FACTS) == FACTS
+
+
+def test_a_newer_schema_is_refused_by_name():
+    with pytest.raises(FactRecordError, match="schema 2, which this plugin cannot read"):
+        facts_of(classify_key("s2_web1"), payload(FACTS))
+
+
+def test_a_host_that_only_looks_like_a_schema_key():
+    entry = classify_key("s1_web1")
+    assert facts_of(entry, FACTS) == FACTS
+    assert (entry.host, entry.layout) == ("s1_web1", "plain")
+
+
+def test_plain_decoding_drops_unsafe_markers_only():
+    text = json.dumps({"a": {"__ansible_unsafe": "{{ x }}"}, "b": [{"__ansible_unsafe": "y"}],
+                       "c": {"__ansible_unsafe": "z", "other": 1}})
+    assert decode_plain(text) == {"a": "{{ x }}", "b": ["y"], "c": {"__ansible_unsafe": "z", "other": 1}}
+    assert type(decode_plain(text)["a"]) is str
+
+
+def test_plain_values_turns_str_subclasses_into_str():
+    class Unsafe(str):
+        pass
+
+    value = plain_values({Unsafe("k"): [Unsafe("v"), {"__ansible_unsafe": Unsafe("w")}, 3, None]})
+    assert value == {"k": ["v", "w", 3, None]}
+    [key] = value
+    assert type(key) is str and type(value["k"][0]) is str and type(value["k"][1]) is str
+
+
+class DictBackend:
+    """A non-file cache plugin (as redis is): keys() and get(), nothing else used."""
+
+    ansible_name = "test.dict"
+    _prefix = "pre_"
+
+    def __init__(self, entries: dict) -> None:
+        self.entries = entries
+
+    def keys(self):
+        return [k.encode() for k in self.entries]  # redis answers bytes
+
+    def get(self, key):
+        return self.entries[key]
+
+
+class Interposed:
+    """As ansible-core 2.19 wraps a cache plugin."""
+
+    def __init__(self, backend) -> None:
+        self.__wrapped__ = backend
+
+
+def test_non_file_backend_both_layouts_payload_preferred():
+    backend = DictBackend({"s1_web1": payload(FACTS), "web2": FACTS, "web1": {"azure_imds": {"old": True}}})
+    reader = FactCacheReader(Interposed(backend), BaseFileCacheModule)
+    entries = reader.entries()
+    assert [(e.host, e.layout) for e in entries] == [("web1", "payload"), ("web2", "plain")]
+    assert reader.read(entries[0]) == FACTS and reader.read(entries[1]) == FACTS
+    assert reader.origin(entries[0]) == "test.dict fact cache entry 'pre_s1_web1'"
+
+
+@pytest.fixture
+def jsonfile_cache(tmp_path, monkeypatch):
+    init_plugin_loader()
+    monkeypatch.setenv("ANSIBLE_CACHE_PLUGIN_CONNECTION", str(tmp_path))
+    plugin = cache_loader.get("ansible.builtin.jsonfile")
+    return plugin, tmp_path
+
+
+def test_jsonfile_both_layouts_newest_wins_and_nothing_changes(jsonfile_cache):
+    plugin, directory = jsonfile_cache
+    (directory / "s1_both").write_text(json.dumps(payload(FACTS)))
+    (directory / "both").write_text(json.dumps({"azure_imds": {"compute": {"location": {"__ansible_unsafe": "old"}}}}))
+    os.utime(directory / "both", (1000, 1000))
+    (directory / "legacy").write_text(json.dumps({"azure_imds": {"compute": {"zone": {"__ansible_unsafe": "1"}}}}))
+    (directory / "s1_broken").write_text("{not json")
+    before = {p.name: p.read_bytes() for p in directory.iterdir()}
+    reader = FactCacheReader(plugin, BaseFileCacheModule)
+    entries = {e.host: e for e in reader.entries()}
+    assert set(entries) == {"both", "legacy", "broken"}
+    assert reader.read(entries["both"]) == FACTS  # the 2.19 entry is the newer one
+    assert reader.read(entries["legacy"]) == {"azure_imds": {"compute": {"zone": "1"}}}
+    assert reader.origin(entries["legacy"]) == "fact cache file %s" % (directory / "legacy")
+    with pytest.raises(ValueError):
+        reader.read(entries["broken"])
+    os.utime(directory / "both", None)
+    os.utime(directory / "s1_both", (1000, 1000))
+    newer_plain = {e.host: e for e in FactCacheReader(plugin, BaseFileCacheModule).entries()}["both"]
+    assert newer_plain.layout == "plain"
+    assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
