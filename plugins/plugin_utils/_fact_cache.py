@@ -64,7 +64,19 @@ def _without_unsafe_markers(pairs: dict):
 
 def decode_plain(text: str | bytes):
     """A plain-layout entry as written by ansible-core's jsonfile/redis caches, markers removed."""
-    return json.loads(text, object_hook=_without_unsafe_markers)
+    return _decoded(text, _without_unsafe_markers)
+
+
+def _decoded(text, object_hook=None):
+    """JSON text decoded plainly, or FactRecordError saying why it is not JSON."""
+    try:
+        return json.loads(text, object_hook=object_hook)
+    except UnicodeDecodeError as exc:
+        raise FactRecordError("the entry is not UTF-8 text (byte %d)" % exc.start) from exc
+    except RecursionError as exc:
+        raise FactRecordError("the JSON is nested too deeply") from exc
+    except ValueError as exc:
+        raise FactRecordError("the entry is not valid JSON (%s)" % exc) from exc
 
 
 def plain_values(value):
@@ -87,7 +99,7 @@ def facts_of(entry: CacheEntry, raw):
             if entry.schema != SUPPORTED_SCHEMA:
                 raise FactRecordError("the entry was written with fact-cache schema %s, which this plugin cannot read "
                                       "(it reads schema %s and the plain layout)" % (entry.schema, SUPPORTED_SCHEMA))
-            return json.loads(raw[PAYLOAD_KEY])
+            return _decoded(raw[PAYLOAD_KEY])
         # A host whose name merely looks like a schema key, cached in the plain layout.
         entry.host, entry.layout, entry.schema = entry.key, "plain", ""
     return raw

@@ -1,18 +1,25 @@
-"""Benchmark: the imds.azure.imds inventory plugin against ansible-core's constructed.
+"""Benchmark: the imds.azure.imds inventory plugin beside ansible-core's constructed and a static file.
 
-Builds synthetic jsonfile fact caches (written through ansible-core's own cache plugin) from
-the shared sample documents with varied tags, zones and fault/update domains, then times
-``ansible-inventory --list`` with:
+Builds synthetic jsonfile fact caches (written through ansible-core's own cache plugin) from the
+shared sample documents with varied tags, zones and fault domains, then times
+``ansible-inventory`` (``--graph``, ``--list``, ``--list --export``) for:
 
-  * imds:        a static host list + imds.azure.imds (default_groups: tag, zone, fault_domain)
-  * constructed: the same host list + ansible.builtin.constructed making the same groups
-                 with keyed_groups over the cached azure_imds fact
+  * imds:        imds.azure.imds alone (default_groups: tag, zone, fault_domain; default host_variables)
+  * constructed: a static host list + ansible.builtin.constructed making the same groups with
+                 keyed_groups over the cached azure_imds fact (it needs the host list to know the hosts)
+  * static:      one YAML inventory file holding the very same hosts, groups and variables as the
+                 imds run produced: the floor no plugin can beat
 
-Both run in this one process tree, alternating, and the script prints medians, the ratio
-imds/constructed (goal at 10,000 hosts: at most 0.5), peak memory, and how the plugin's peak
-memory grows from the smaller to the larger cache (linear: about the ratio of host counts).
+Every run has the fact cache configured, as a user's would be (constructed needs it, and plain
+``--list`` then prints every host's cached facts, whatever the source). All variants of one size
+run in this one process tree, interleaved round by round; the script prints medians, time ratios
+against constructed and against the static floor, peak RSS, and checks that the three make the
+same tag, zone and fault-domain groups.
 
-    .cache/venv/bin/python tests/bench/bench_inventory.py [--sizes 10000 100000] [--compare-at 10000] [--runs 3]
+    .cache/venv/bin/python tests/bench/bench_inventory.py [--sizes 10000 100000] [--runs 3]
+        [--large-runs 1] [--constructed-up-to 10000] [--list-up-to 10000] [--work DIR]
+
+``--work DIR`` keeps the generated caches there and reuses them on the next run.
 """
 
 from __future__ import annotations
@@ -55,6 +62,8 @@ keyed_groups:
   - key: azure_imds.compute.platformFaultDomain
     prefix: azure_fault_domain
 """
+MODES = {"graph": ["--graph"], "list": ["--list"], "export": ["--list", "--export"]}
+GROUP_PREFIXES = ("azure_tag_", "azure_zone_", "azure_fault_domain_")
 
 
 def sample_documents() -> list:
@@ -73,7 +82,7 @@ def synthetic_facts(count: int, seed: int = 7):
     for index in range(count):
         document = json.loads(json.dumps(documents[index % len(documents)]))
         compute = document["compute"]
-        tags = {"role": rng.choice(ROLES), "env": rng.choice(ENVIRONMENTS), "team": rng.choice(TEAMS)}
+        tags = {"Role": rng.choice(ROLES), "env": rng.choice(ENVIRONMENTS), "Team": rng.choice(TEAMS)}
         compute.update(name="vm%06d" % index, zone=rng.choice(["", "1", "2", "3"]),
                        platformFaultDomain=str(rng.randrange(3)), platformUpdateDomain=str(rng.randrange(5)),
                        tagsList=[{"name": k, "value": v} for k, v in tags.items()],
@@ -82,84 +91,146 @@ def synthetic_facts(count: int, seed: int = 7):
 
 
 def prepare(work: Path, count: int) -> dict:
+    """The fact cache and host list of ``count`` hosts (reused when ``work`` already holds them)."""
     facts = work / ("facts-%d" % count)
     env = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(facts),
            "ANSIBLE_CACHE_PLUGIN_TIMEOUT": "0"}
-    write_facts(work, env, synthetic_facts(count))
+    done = work / ("facts-%d.done" % count)
+    if not done.exists():
+        started = time.perf_counter()
+        write_facts(work, env, synthetic_facts(count))
+        done.write_text("")
+        print("%d hosts: fact cache written in %.0f s" % (count, time.perf_counter() - started), flush=True)
     hosts = work / ("hosts-%d.yml" % count)
     hosts.write_text(json.dumps({"all": {"hosts": {"vm%06d" % i: None for i in range(count)}}}))
     return {"env": env, "hosts": hosts}
 
 
-def timed_inventory(work: Path, env: dict, sources: list) -> tuple:
-    """(seconds, peak RSS in MiB, parsed output) of one ansible-inventory --list."""
+def run_inventory(work: Path, env: dict, sources: list, mode: str) -> tuple:
+    """(seconds, peak RSS in MiB, output text) of one ansible-inventory run."""
     command = [str(paths.VENV_BIN / "ansible-inventory")]
     for source in sources:
         command += ["-i", str(source)]
-    output = work / "out.json"
-    command += ["--list", "--output", str(output)]
+    output = work / "out.txt"
+    command += MODES[mode] + ["--output", str(output)]
     run_env = base_env(work, env)
     run_env.pop("PYTHONPATH", None)  # the test-suite network guard is not part of what we measure
     start = time.perf_counter()
     process = subprocess.Popen(command, env=run_env, cwd=work,  # pylint: disable=consider-using-with
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = process.stderr.read().decode()
     _pid, status, usage = os.wait4(process.pid, 0)
     elapsed = time.perf_counter() - start
-    stderr = process.stderr.read().decode()
     process.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError("ansible-inventory failed: %s" % stderr)
-    return elapsed, usage.ru_maxrss / 1024.0, json.loads(output.read_text())
+    return elapsed, usage.ru_maxrss / 1024.0, output.read_text()
 
 
 def group_members(listing: dict) -> dict:
-    wanted = ("azure_tag_", "azure_zone_", "azure_fault_domain_")
     return {name: sorted(body.get("hosts", [])) for name, body in listing.items()
-            if name.startswith(wanted) and body.get("hosts")}
+            if name.startswith(GROUP_PREFIXES) and body.get("hosts")}
+
+
+def graph_members(graph: str) -> dict:
+    """Group -> hosts of the wanted families, from ``--graph`` text (groups nest under @all)."""
+    groups, current = {}, None
+    for line in graph.splitlines():
+        text = line.strip(" |-")
+        if text.startswith("@"):
+            current = text[1:].rstrip(":")
+        elif current and current.startswith(GROUP_PREFIXES) and text:
+            groups.setdefault(current, []).append(text)
+    return {name: sorted(hosts) for name, hosts in groups.items()}
+
+
+def static_inventory(work: Path, export: dict, count: int) -> Path:
+    """A YAML (JSON) inventory file with the hosts, groups and host variables of an --export listing."""
+    hostvars = export["_meta"]["hostvars"]
+    children = {}
+    for name, body in export.items():
+        if name in ("_meta", "all", "ungrouped") or not body.get("hosts"):
+            continue
+        children[name] = {"hosts": {host: None for host in body["hosts"]}}
+    all_hosts = {host: _plain(variables) for host, variables in hostvars.items()}
+    path = work / ("static-%d.yml" % count)
+    path.write_text(json.dumps({"all": {"hosts": all_hosts, "children": children}}))
+    return path
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def measure(work: Path, count: int, args, configs: dict) -> dict:
+    setup = prepare(work, count)
+    large = count > min(args.sizes)
+    runs = args.large_runs if large else args.runs
+    _seconds, _rss, export_text = run_inventory(work, setup["env"], [configs["imds"]], "export")
+    static = static_inventory(work, json.loads(export_text), count)
+    variants = {"imds": [configs["imds"]], "static": [static]}
+    if count <= args.constructed_up_to:
+        variants["constructed"] = [setup["hosts"], configs["constructed"]]
+    modes = ["graph", "export"] + (["list"] if count <= args.list_up_to else [])
+    results, groups = {}, {}
+    for _round in range(runs):
+        for mode in modes:
+            for variant, sources in variants.items():
+                seconds, rss, text = run_inventory(work, setup["env"], sources, mode)
+                results.setdefault((variant, mode), []).append((seconds, rss))
+                if mode == "graph":
+                    groups[variant] = graph_members(text)
+    report(count, results, groups, modes)
+    return results
+
+
+def report(count: int, results: dict, groups: dict, modes: list) -> None:
+    print("\n%d hosts (median of %d; peak RSS is the largest of the runs)" % (
+        count, len(next(iter(results.values())))))
+    print("  %-12s %-8s %10s %12s %14s %12s" % ("variant", "mode", "seconds", "peak MiB", "/constructed", "/static"))
+    medians = {key: statistics.median(s for s, _r in runs) for key, runs in results.items()}
+    for mode in modes:
+        for variant in ("imds", "constructed", "static"):
+            if (variant, mode) not in results:
+                continue
+            seconds = medians[(variant, mode)]
+            peak = max(r for _s, r in results[(variant, mode)])
+            versus = medians.get(("constructed", mode))
+            floor = medians[("static", mode)]
+            print("  %-12s %-8s %10.2f %12.0f %14s %12.2f" % (
+                variant, mode, seconds, peak, "%.3f" % (seconds / versus) if versus else "-", seconds / floor))
+    reference = groups.get("imds", {})
+    for variant, members in groups.items():
+        print("  same tag/zone/fault-domain groups as imds: %-12s %s (%d groups)"
+              % (variant, members == reference, len(members)))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=int, nargs="+", default=[10000, 100000])
-    parser.add_argument("--compare-at", type=int, default=10000, help="0: do not run constructed")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="rounds at the smallest size")
+    parser.add_argument("--large-runs", type=int, default=1, help="rounds at the larger sizes")
+    parser.add_argument("--constructed-up-to", type=int, default=10000, help="run constructed up to this size")
+    parser.add_argument("--list-up-to", type=int, default=10000,
+                        help="time plain --list (which prints every cached fact) up to this size")
+    parser.add_argument("--work", type=Path, help="keep (and reuse) the generated caches here")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="imds-bench-") as temporary:
-        work = Path(temporary)
+        work = args.work or Path(temporary)
         configs = work / "configs"
-        configs.mkdir()
+        configs.mkdir(parents=True, exist_ok=True)
         imds_config = configs / "azure.imds.yml"
         imds_config.write_text(IMDS_CONFIG)
         constructed_config = configs / "constructed.yml"
         constructed_config.write_text(CONSTRUCTED_CONFIG)
-        peaks = {}
-        for count in sorted(set(args.sizes) | ({args.compare_at} if args.compare_at else set())):
-            started = time.perf_counter()
-            setup = prepare(work, count)
-            print("%d hosts: fact cache written in %.0f s" % (count, time.perf_counter() - started), flush=True)
-            ours, theirs = [], []
-            for _run in range(args.runs):
-                seconds, rss, listing = timed_inventory(work, setup["env"], [setup["hosts"], imds_config])
-                ours.append((seconds, rss))
-                if count == args.compare_at:
-                    c_seconds, c_rss, c_listing = timed_inventory(work, setup["env"],
-                                                                  [setup["hosts"], constructed_config])
-                    theirs.append((c_seconds, c_rss))
-            peaks[count] = max(rss for _s, rss in ours)
-            ours_median = statistics.median(s for s, _r in ours)
-            print("  imds.azure.imds: median %.2f s, peak %.0f MiB" % (ours_median, peaks[count]))
-            if theirs:
-                same = group_members(listing) == group_members(c_listing)
-                theirs_median = statistics.median(s for s, _r in theirs)
-                print("  constructed:     median %.2f s, peak %.0f MiB" % (theirs_median, max(r for _s, r in theirs)))
-                print("  same tag/zone/fault-domain groups: %s (%d groups)" % (same, len(group_members(listing))))
-                print("  time ratio imds/constructed at %d hosts: %.3f (goal <= 0.5)" % (count, ours_median / theirs_median))
-        sizes = sorted(peaks)
-        if len(sizes) >= 2:
-            small, large = sizes[0], sizes[-1]
-            print("peak memory growth %d -> %d hosts: x%.2f for x%.1f hosts (%.1f KiB per host at %d)" % (
-                small, large, peaks[large] / peaks[small], large / small,
-                (peaks[large] - peaks[small]) * 1024 / (large - small), large))
+        for count in sorted(args.sizes):
+            measure(work, count, args, {"imds": imds_config, "constructed": constructed_config})
     return 0
 
 

@@ -155,6 +155,7 @@ def test_hostile_values_are_not_templated(tmp_path, make_emulator):
     document = json.loads((paths.TESTS / "emulator/profiles/seed-example-vm.json").read_text())
     hostile = "{{ lookup('pipe', 'touch %s') }}" % marker
     document["compute"]["tags"] = "Role:%s" % hostile
+    document["compute"]["tagsList"] = [{"name": "Role", "value": hostile}]  # the seed has tagsList, which wins
     document["compute"]["name"] = hostile
     playbook = module_play("imds.azure.metadata_facts") + """    - name: use
       ansible.builtin.debug:
