@@ -219,8 +219,6 @@ paths:
 # (AWX's own fact cache is per job and is not read here).
 """
 
-import json
-
 from ansible import constants as C
 from ansible.errors import AnsibleParserError
 from ansible.plugins.cache import BaseFileCacheModule

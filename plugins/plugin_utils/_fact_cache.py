@@ -87,8 +87,8 @@ def plain_values(value):
         return {plain_values(k): plain_values(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain_values(v) for v in value]
-    if isinstance(value, str) and type(value) is not str:
-        return str.__str__(value)
+    if isinstance(value, str):
+        return str.__str__(value)  # an exact str, also for AnsibleUnsafeText
     return value
 
 

@@ -84,7 +84,8 @@ def use_hostile_hostvars(tmp_path, config, env: dict) -> None:
   tasks:
     - name: use
       ansible.builtin.debug:
-        msg: "{{ azure_tags.Note | default('') }} | {{ azure_instance.tags.Note | default('') }} | {{ azure_tags.Answer | default('') }} | {{ answer | default('') }}"
+        msg: "{{ azure_tags.Note | default('') }} | {{ azure_instance.tags.Note | default('') }} | \\
+          {{ azure_tags.Answer | default('') }} | {{ answer | default('') }}"
     - name: compose
       ansible.builtin.copy:
         content: "{{ azure_tags.Note }}"

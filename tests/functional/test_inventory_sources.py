@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.imds.azure.plugins.module_utils._facts import build_fact
 from helpers import paths
 from helpers.ansible_runner import run_command, run_playbook
-from helpers.fact_cache import LAYOUT, PAYLOAD_LAYOUT, cache_key, entry_text, write_facts
+from helpers.fact_cache import PAYLOAD_LAYOUT, cache_key, entry_text, write_facts
 from helpers.fleet import profile
 from helpers.inventory import Said, inventory_list, members, plain, warnings_in, write_config
 from helpers.redis_server import RedisServer

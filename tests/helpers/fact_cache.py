@@ -42,6 +42,7 @@ def _with_unsafe_markers(value):
         return [_with_unsafe_markers(v) for v in value]
     return {"__ansible_unsafe": value} if isinstance(value, str) else value
 
+
 _WRITER = """
 import json, sys
 from ansible import constants as C

@@ -53,7 +53,7 @@ def test_plain_decoding_drops_unsafe_markers_only():
     text = json.dumps({"a": {"__ansible_unsafe": "{{ x }}"}, "b": [{"__ansible_unsafe": "y"}],
                        "c": {"__ansible_unsafe": "z", "other": 1}})
     assert decode_plain(text) == {"a": "{{ x }}", "b": ["y"], "c": {"__ansible_unsafe": "z", "other": 1}}
-    assert type(decode_plain(text)["a"]) is str
+    assert decode_plain(text)["a"].__class__ is str
 
 
 def test_plain_values_turns_str_subclasses_into_str():
@@ -63,7 +63,7 @@ def test_plain_values_turns_str_subclasses_into_str():
     value = plain_values({Unsafe("k"): [Unsafe("v"), {"__ansible_unsafe": Unsafe("w")}, 3, None]})
     assert value == {"k": ["v", "w", 3, None]}
     [key] = value
-    assert type(key) is str and type(value["k"][0]) is str and type(value["k"][1]) is str
+    assert key.__class__ is str and value["k"][0].__class__ is str and value["k"][1].__class__ is str
 
 
 class DictBackend:
