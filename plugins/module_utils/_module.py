@@ -26,17 +26,31 @@ def client_argument_spec(api_version_default: Optional[str] = DEFAULT_API_VERSIO
     )
 
 
-def client_from_params(params: dict) -> ImdsClient:
+def client_from_params(params: dict, **context) -> ImdsClient:
+    """The client for validated module options.
+
+    ``context`` is for a client that runs on the controller for another host (Windows):
+    its ``transport`` and the ``environ`` the module would have seen.
+    """
     return ImdsClient(
         endpoint=params.get("endpoint"),
         api_version=params.get("api_version") or DEFAULT_API_VERSION,
         timeout=params["timeout"],
         max_retry_time=params["max_retry_time"],
+        **context
     )
+
+
+def failure_result(error: ImdsError, **result) -> dict:
+    """The failed task result for ``error``: its message and its structured fields."""
+    details = error.to_result()
+    details.update(result)
+    details.update(failed=True, msg=str(error))
+    return details
 
 
 def fail_with(module, error: ImdsError, **result) -> None:
     """Fail the module with the error's message and its structured fields."""
-    details = error.to_result()
-    details.update(result)
-    module.fail_json(msg=str(error), **details)
+    details = failure_result(error, **result)
+    del details["failed"]
+    module.fail_json(**details)

@@ -20,8 +20,10 @@ from typing import Optional
 
 import errno
 import http.client
+import io
 import socket
 import time
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
@@ -105,54 +107,154 @@ def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Option
         sock = connection.sock
         sock.settimeout(read_timeout)
         deadline = time.monotonic() + read_timeout
-        try:
+        with _typed_errors(url, read_timeout):
             connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
-            payload = _read_body(response, sock, deadline, url, max_body_bytes)
-        except socket.timeout:
-            raise ImdsTimeoutError(
-                "IMDS at %s accepted the connection but did not answer within %.1f s. "
-                "It may be overloaded, or something other than IMDS holds this address. %s"
-                % (url, read_timeout, ROUTE_HINT), url=url)
-        except (http.client.IncompleteRead, ConnectionError) as exc:
-            raise ImdsConnectionResetError(
-                "The connection to IMDS at %s was closed before a complete answer arrived (%s)."
-                % (url, _describe(exc)), url=url)
-        except http.client.HTTPException as exc:
-            raise ImdsBadResponseError(
-                "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
-                "listening on this address." % (url, _describe(exc)), url=url)
-        except OSError as exc:
-            raise ImdsConnectionResetError(
-                "The connection to IMDS at %s failed while talking (%s)." % (url, _describe(exc)), url=url)
-        headers_out = {}
-        for name, value in response.getheaders():
-            key = name.lower()
-            headers_out[key] = headers_out[key] + ", " + value if key in headers_out else value
-        return HttpResponse(response.status, response.reason, headers_out, payload)
+            return _complete_response(response, sock, deadline, url, max_body_bytes)
     finally:
         connection.close()
+
+
+def request_bytes(endpoint: Endpoint, method: str, path: str, headers: dict, body: Optional[bytes] = None) -> bytes:
+    """The exact bytes ``send`` writes for this request, plus ``Connection: close``.
+
+    For transports that hand the bytes to another machine to send (the Windows host):
+    the same serialisation and the same refusal of line breaks in the path or headers,
+    and a connection the server closes after its answer, so the end of the answer is
+    the end of the stream.
+    """
+    connection = http.client.HTTPConnection(endpoint.host, endpoint.port)
+    connection.sock = _RecordingSocket()
+    try:
+        connection.request(method, path, body=body, headers=dict(headers, Connection="close"))
+    except (ValueError, http.client.HTTPException) as exc:
+        raise ImdsRequestError("Cannot build the HTTP request for %s%s: %s" % (endpoint.base_url, path, exc))
+    return connection.sock.data
+
+
+def parse_response(raw: bytes, endpoint: Endpoint, method: str, path: str,
+                   max_body_bytes: int = MAX_BODY_BYTES) -> HttpResponse:
+    """Read an answer that another machine received, with the checks ``send`` applies.
+
+    ``raw`` is everything the server sent until it closed the connection: status line,
+    headers, body (chunked or not). A body that stops short of its Content-Length, or
+    that is larger than ``max_body_bytes``, fails exactly as it would in ``send``.
+    """
+    url = endpoint.base_url + path
+    sock = _ReplaySocket(raw)
+    response = http.client.HTTPResponse(sock, method=method)
+    with _typed_errors(url, 0.0):
+        response.begin()
+        return _complete_response(response, sock, float("inf"), url, max_body_bytes)
+
+
+def too_large_error(url: str, limit: int) -> ImdsResponseTooLargeError:
+    """The error for an answer that went on past ``limit`` bytes."""
+    return _too_large(url, limit, "more than %d bytes arrived" % limit)
+
+
+@contextmanager
+def _typed_errors(url: str, read_timeout: float):
+    """Turn what can go wrong while talking HTTP into the typed errors of ``_errors``."""
+    try:
+        yield
+    except socket.timeout:
+        raise read_timeout_error(url, read_timeout)
+    except (http.client.IncompleteRead, ConnectionError) as exc:
+        raise ImdsConnectionResetError(
+            "The connection to IMDS at %s was closed before a complete answer arrived (%s)."
+            % (url, _describe(exc)), url=url)
+    except http.client.HTTPException as exc:
+        raise ImdsBadResponseError(
+            "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
+            "listening on this address." % (url, _describe(exc)), url=url)
+    except OSError as exc:
+        raise talk_failed_error(url, _describe(exc))
+
+
+def read_timeout_error(url: str, read_timeout: float) -> ImdsTimeoutError:
+    """The error for a connection that stood but brought no complete answer in time."""
+    return ImdsTimeoutError(
+        "IMDS at %s accepted the connection but did not answer within %.1f s. "
+        "It may be overloaded, or something other than IMDS holds this address. %s"
+        % (url, read_timeout, ROUTE_HINT), url=url)
+
+
+def talk_failed_error(url: str, detail: str) -> ImdsConnectionResetError:
+    """The error for a connection that broke while the request or the answer was under way."""
+    return ImdsConnectionResetError(
+        "The connection to IMDS at %s failed while talking (%s)." % (url, detail), url=url)
+
+
+def _complete_response(response: http.client.HTTPResponse, sock, deadline: float, url: str,
+                       max_body_bytes: int) -> HttpResponse:
+    payload = _read_body(response, sock, deadline, url, max_body_bytes)
+    headers_out = {}
+    for name, value in response.getheaders():
+        key = name.lower()
+        headers_out[key] = headers_out[key] + ", " + value if key in headers_out else value
+    return HttpResponse(response.status, response.reason, headers_out, payload)
+
+
+class _RecordingSocket:
+    """Stands in for a socket to capture what http.client would send."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def sendall(self, data: bytes) -> None:
+        self.data += bytes(data)
+
+    def close(self) -> None:
+        pass
+
+
+class _ReplaySocket:
+    """Stands in for a socket whose whole answer has already arrived."""
+
+    def __init__(self, raw: bytes) -> None:
+        self._raw = raw
+
+    def makefile(self, mode: str):
+        return io.BytesIO(self._raw)
+
+    def settimeout(self, value) -> None:
+        pass
 
 
 def _connect(connection: http.client.HTTPConnection, url: str, connect_timeout: float) -> None:
     try:
         connection.connect()
     except socket.timeout:
-        raise ImdsUnreachableError(
-            "No connection to IMDS at %s within %.1f s (connect timed out): no route leads there, "
-            "or packets are dropped on the way. %s" % (url, connect_timeout, ROUTE_HINT), url=url)
+        raise unreachable_error(url, CONNECT_TIMED_OUT, connect_timeout=connect_timeout)
     except ConnectionRefusedError:
-        raise ImdsUnreachableError(
-            "IMDS at %s refused the connection: nothing listens on that address and port. "
-            "If you overrode the endpoint (option endpoint or AZURE_IMDS_ENDPOINT), check it. %s"
-            % (url, ROUTE_HINT), url=url)
+        raise unreachable_error(url, CONNECT_REFUSED)
     except OSError as exc:
-        if exc.errno in _NO_ROUTE_ERRNOS:
-            reason = "there is no route to it (%s)" % _describe(exc)
-        else:
-            reason = _describe(exc)
-        raise ImdsUnreachableError(
-            "Could not connect to IMDS at %s: %s. %s" % (url, reason, ROUTE_HINT), url=url)
+        raise unreachable_error(url, NO_ROUTE if exc.errno in _NO_ROUTE_ERRNOS else _describe(exc),
+                                detail=_describe(exc))
+
+
+# Why a connection could not be made, as ``unreachable_error`` takes it.
+CONNECT_TIMED_OUT = "timed out"
+CONNECT_REFUSED = "refused"
+NO_ROUTE = "no route"
+
+
+def unreachable_error(url: str, reason: str, connect_timeout: float = CONNECT_TIMEOUT,
+                      detail: str = "") -> ImdsUnreachableError:
+    """The error for a connection that could not be made; ``reason`` is one of the constants above
+    or a description of the failure."""
+    if reason == CONNECT_TIMED_OUT:
+        text = ("No connection to IMDS at %s within %.1f s (connect timed out): no route leads there, "
+                "or packets are dropped on the way." % (url, connect_timeout))
+    elif reason == CONNECT_REFUSED:
+        text = ("IMDS at %s refused the connection: nothing listens on that address and port. "
+                "If you overrode the endpoint (option endpoint or AZURE_IMDS_ENDPOINT), check it." % url)
+    elif reason == NO_ROUTE:
+        text = "Could not connect to IMDS at %s: there is no route to it (%s)." % (url, detail)
+    else:
+        text = "Could not connect to IMDS at %s: %s." % (url, reason)
+    return ImdsUnreachableError("%s %s" % (text, ROUTE_HINT), url=url)
 
 
 def _read_body(response: http.client.HTTPResponse, sock: socket.socket, deadline: float,

@@ -18,6 +18,7 @@ description:
   - Run it on the Azure VM itself; IMDS answers only from inside the VM.
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
   - action_common_attributes.facts
   - imds.azure.client
   - imds.azure.client.api_version
@@ -30,7 +31,21 @@ attributes:
   facts:
     support: full
   platform:
-    platforms: posix
+    platforms: [posix, windows]
+    details:
+      - POSIX hosts run the module with their Python.
+      - Windows hosts (WinRM, PSRP, or SSH with the PowerShell shell; Windows Server 2016 to 2025 with Windows
+        PowerShell 5.1) need no Python. The action plugin runs the same client on the controller and makes each
+        HTTP attempt on the host with M(imds.azure.win_imds_attempt), so options, results, retries and error
+        messages are the same as on Linux.
+  action:
+    support: full
+    details: The action plugin chooses between the POSIX and the Windows way; POSIX hosts pay nothing for it.
+  async:
+    support: partial
+    details: POSIX hosts only. On Windows each attempt is a module run of its own, so C(async) is refused.
+  bypass_host_loop:
+    support: none
 options:
   include_user_data:
     description:
@@ -40,6 +55,11 @@ options:
     default: false
 notes:
   - Values from IMDS are data, never templates; ansible-core does not template them.
+  - On Windows hosts, E(AZURE_IMDS_ENDPOINT) is taken from the task's C(environment), not from the host's
+    system environment.
+  - To gather these facts in a play's own fact gathering (C(ansible_facts_modules)), see the
+    R(Windows guide,ansible_collections.imds.azure.docsite.guide_windows): ansible-core runs facts modules
+    without their action plugins, which Windows hosts need.
 seealso:
   - module: imds.azure.metadata_info
   - plugin: imds.azure.imds
@@ -65,6 +85,11 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: This is a web server
   when: ansible_facts.azure_imds.tags.Role | default('') == 'web'
+
+# The same task gathers on Linux and on Windows hosts (WinRM, PSRP or SSH with PowerShell); no "when" needed.
+- name: Gather IMDS facts on a mixed group
+  imds.azure.metadata_facts:
+    max_retry_time: 30
 
 - name: Pin an older api-version and wait at most 20 s for IMDS
   imds.azure.metadata_facts:
@@ -145,25 +170,37 @@ from ansible_collections.imds.azure.plugins.module_utils._module import (
 )
 
 
-def main() -> None:
-    argument_spec = client_argument_spec()
-    argument_spec.update(include_user_data=dict(type="bool", default=False))
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+def argument_spec() -> dict:
+    spec = client_argument_spec()
+    spec.update(include_user_data=dict(type="bool", default=False))
+    return spec
 
+
+def gather(params: dict, **context) -> dict:
+    """The module result for validated ``params``; raises ImdsError.
+
+    ``context`` (transport, environ) is given when this runs on the controller for a
+    Windows host, through the action plugin.
+    """
+    client = client_from_params(params, **context)
+    result = client.instance()
     try:
-        client = client_from_params(module.params)
-        result = client.instance()
-        try:
-            fact = build_fact(result.data, result.api_version, module.params["include_user_data"])
-        except InstanceDocumentError as exc:
-            raise ImdsBadResponseError(
-                "IMDS at %s returned an instance document of the wrong shape: %s." % (result.url, exc),
-                url=result.url)
+        fact = build_fact(result.data, result.api_version, params["include_user_data"])
+    except InstanceDocumentError as exc:
+        raise ImdsBadResponseError(
+            "IMDS at %s returned an instance document of the wrong shape: %s." % (result.url, exc),
+            url=result.url)
+    return dict(changed=False, ansible_facts={FACT_NAME: fact})
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = gather(module.params)
     except ImdsError as exc:
         fail_with(module, exc)
         return
-
-    module.exit_json(changed=False, ansible_facts={FACT_NAME: fact})
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ description:
   - Use M(imds.azure.metadata_facts) to gather the whole instance document as facts.
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
   - imds.azure.client
 attributes:
   check_mode:
@@ -24,7 +25,21 @@ attributes:
   diff_mode:
     support: none
   platform:
-    platforms: posix
+    platforms: [posix, windows]
+    details:
+      - POSIX hosts run the module with their Python.
+      - Windows hosts (WinRM, PSRP, or SSH with the PowerShell shell; Windows Server 2016 to 2025 with Windows
+        PowerShell 5.1) need no Python. The action plugin runs the same client on the controller and makes each
+        HTTP attempt on the host with M(imds.azure.win_imds_attempt), so options, results, retries and error
+        messages are the same as on Linux.
+  action:
+    support: full
+    details: The action plugin chooses between the POSIX and the Windows way; POSIX hosts pay nothing for it.
+  async:
+    support: partial
+    details: POSIX hosts only. On Windows each attempt is a module run of its own, so C(async) is refused.
+  bypass_host_loop:
+    support: none
 options:
   path:
     description:
@@ -57,6 +72,8 @@ options:
     type: dict
     default: {}
 notes:
+  - On Windows hosts, E(AZURE_IMDS_ENDPOINT) is taken from the task's C(environment), not from the host's
+    system environment.
   - An C(identity/oauth2/token) answer contains an access token. Use C(no_log) on such a task.
 seealso:
   - module: imds.azure.metadata_facts
@@ -136,6 +153,7 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsApiVersionError,
     ImdsBadRequestError,
     ImdsError,
+    ImdsRequestError,
 )
 from ansible_collections.imds.azure.plugins.module_utils._module import (
     client_argument_spec,
@@ -163,43 +181,54 @@ def leaf_hint(error: ImdsBadRequestError, request_path: str, fmt: str) -> ImdsBa
     return error
 
 
-def main() -> None:
-    argument_spec = client_argument_spec(api_version_default=None)
-    argument_spec.update(
+def argument_spec() -> dict:
+    spec = client_argument_spec(api_version_default=None)
+    spec.update(
         path=dict(type="str", required=True),
         format=dict(type="str", choices=["json", "text"], default="json"),
         query=dict(type="dict", default={}),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
+    return spec
+
+
+def read(params: dict, **context) -> dict:
+    """The module result for validated ``params``; raises ImdsError.
+
+    ``context`` (transport, environ) is given when this runs on the controller for a
+    Windows host, through the action plugin.
+    """
     fmt = params["format"]
-
+    request_path = metadata_path(params["path"])
+    default_version, known_versions = category_defaults(request_path)
+    query = dict(params["query"])
+    if "format" in query:
+        raise ImdsRequestError("Set the answer format with the format option, not in query.")
+    if request_path.startswith("/metadata/instance") or fmt == "text":
+        query["format"] = fmt
+    client = client_from_params(params, **context)
     try:
-        request_path = metadata_path(params["path"])
-        default_version, known_versions = category_defaults(request_path)
-        query = dict(params["query"])
-        if "format" in query:
-            module.fail_json(msg="Set the answer format with the format option, not in query.")
-        if request_path.startswith("/metadata/instance") or fmt == "text":
-            query["format"] = fmt
-        client = client_from_params(params)
-        try:
-            result = client.get(request_path, params=query, api_version=params["api_version"] or default_version,
-                                expect=fmt, known_versions=known_versions)
-        except ImdsApiVersionError:
-            raise
-        except ImdsBadRequestError as exc:
-            raise leaf_hint(exc, request_path, fmt)
-    except ImdsError as exc:
-        fail_with(module, exc)
-        return
-
+        result = client.get(request_path, params=query, api_version=params["api_version"] or default_version,
+                            expect=fmt, known_versions=known_versions)
+    except ImdsApiVersionError:
+        raise
+    except ImdsBadRequestError as exc:
+        raise leaf_hint(exc, request_path, fmt)
     output = dict(changed=False, url=result.url, api_version=result.api_version, status=result.status)
     if fmt == "text":
         output["text"] = result.text
     else:
         output["data"] = result.data
-    module.exit_json(**output)
+    return output
+
+
+def main() -> None:
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    try:
+        result = read(module.params)
+    except ImdsError as exc:
+        fail_with(module, exc)
+        return
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this plugin_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""Run an imds.azure IMDS module for an action plugin, on a POSIX or a Windows host.
+
+POSIX hosts run the Python module itself, exactly as without an action plugin. Windows hosts
+have no Python: there the module's own logic (``gather``/``read`` in the module file, with the
+one IMDS client) runs here on the controller, and each HTTP attempt is carried out on the
+host by ``imds.azure.win_imds_attempt`` (see ``_windows_transport``).
+
+``run_imds_module`` is the entry point for other action plugins too (the route action's check
+after a fix): same options, same result, same retry policy as the task would have.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
+from ansible_collections.imds.azure.plugins.module_utils._module import failure_result
+from ansible_collections.imds.azure.plugins.modules import metadata_facts, metadata_info
+from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import host_transport, is_windows_host
+
+# FQCN -> (argument spec, logic(params, **context) -> result) of the modules that can run for Windows hosts.
+CONTROLLER_SIDE = {
+    "imds.azure.metadata_facts": (metadata_facts.argument_spec, metadata_facts.gather),
+    "imds.azure.metadata_info": (metadata_info.argument_spec, metadata_info.read),
+}
+
+
+def run_imds_module(action: ActionBase, module_name: str, module_args: dict, task_vars: dict) -> dict:
+    """The result of ``module_name`` with ``module_args`` on the host of ``action``'s task.
+
+    ``module_name`` is one of ``CONTROLLER_SIDE``. Failures come back as failed results, as
+    from the module.
+    """
+    if not is_windows_host(action._connection):  # pylint: disable=protected-access
+        return action._execute_module(module_name=module_name, module_args=module_args,  # pylint: disable=protected-access
+                                      task_vars=task_vars)
+    spec, logic = CONTROLLER_SIDE[module_name]
+    params = _validated(module_name, spec(), module_args)
+    context = {"transport": host_transport(_attempt_runner(action, task_vars)), "environ": _task_environment(action)}
+    try:
+        return logic(params, **context)
+    except ImdsError as exc:
+        return failure_result(exc)
+
+
+def _validated(module_name: str, spec: dict, module_args: dict) -> dict:
+    """Options checked against the module's own argument spec, as AnsibleModule would."""
+    outcome = ArgumentSpecValidator(spec).validate(dict(module_args))
+    if outcome.error_messages:
+        raise AnsibleActionFail("%s: %s" % (module_name, "; ".join(outcome.error_messages)))
+    return outcome.validated_parameters
+
+
+def _attempt_runner(action: ActionBase, task_vars: dict) -> t.Callable[[str, dict], dict]:
+    def run(module_name: str, module_args: dict) -> dict:
+        return action._execute_module(module_name=module_name, module_args=module_args,  # pylint: disable=protected-access
+                                      task_vars=task_vars)
+    return run
+
+
+def _task_environment(action: ActionBase) -> dict:
+    """The environment the module would have been given (the task's ``environment`` keyword)."""
+    environment: dict = {}
+    action._compute_environment_string(environment)  # pylint: disable=protected-access
+    return {str(name): str(value) for name, value in environment.items()}
+
+
+class ImdsModuleAction(ActionBase):
+    """Base of the action plugins of imds.azure's IMDS modules (same FQCN as the module)."""
+
+    MODULE_NAME = ""
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # no longer has any effect
+        if not is_windows_host(self._connection):
+            # Exactly what ansible.builtin.normal does: POSIX hosts pay nothing for the Windows path.
+            wrap_async = self._task.async_val and not self._connection.has_native_async
+            result.update(self._execute_module(module_name=self.MODULE_NAME, task_vars=task_vars,
+                                               wrap_async=wrap_async))
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
+            return result
+        if self._task.async_val:
+            raise AnsibleActionFail("%s does not support async on Windows hosts: each attempt is a module run of "
+                                    "its own. Leave out async/poll." % self.MODULE_NAME)
+        result.update(run_imds_module(self, self.MODULE_NAME, self._task.args, task_vars or {}))
+        self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
+        return result

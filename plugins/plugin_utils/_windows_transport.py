@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this plugin_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""An IMDS client transport whose attempts happen on a Windows host.
+
+The client (``module_utils/_client.py``) runs on the controller and keeps every decision:
+retries, api-version negotiation, pacing, decoding, error texts. Each of its calls to the
+transport becomes ONE run of ``imds.azure.win_imds_attempt`` on the host, which connects,
+sends the bytes built here, and returns the raw answer. The answer is read here by the same
+``http.client`` code and the same checks (size cap, truncation, malformed HTTP) as on Linux.
+
+What a Windows attempt does differently, and how that is made up for:
+
+- Connect and read timeouts are kept on the host exactly (a connect timeout, then one
+  deadline for the whole answer), but every attempt also costs a module run over the
+  connection (WinRM, PSRP or SSH). The retry budget (``max_retry_time``) is measured on
+  the controller, so it includes those runs: a call still ends within the budget plus one
+  attempt.
+- Pacing is measured on the controller, before each module run. Two attempts are at least
+  one module start apart on the host (hundreds of milliseconds on Windows), well above the
+  0.21 s the client keeps.
+- ``AZURE_IMDS_ENDPOINT`` is read from the task's ``environment`` (what a module would see),
+  not from the controller's own environment and not from the host's system environment.
+- The answer travels base64 encoded in the module result; the host stops reading past the
+  body cap plus ``HEADER_ALLOWANCE``, so an oversized answer is never shipped whole.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import typing as t
+
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError, ImdsResponseTooLargeError
+from ansible_collections.imds.azure.plugins.module_utils._transport import (
+    CONNECT_REFUSED,
+    CONNECT_TIMED_OUT,
+    CONNECT_TIMEOUT,
+    DEFAULT_READ_TIMEOUT,
+    MAX_BODY_BYTES,
+    NO_ROUTE,
+    Endpoint,
+    HttpResponse,
+    parse_response,
+    read_timeout_error,
+    request_bytes,
+    talk_failed_error,
+    too_large_error,
+    unreachable_error,
+)
+
+ATTEMPT_MODULE = "imds.azure.win_imds_attempt"
+
+# Room for the status line and headers on top of the body cap.
+HEADER_ALLOWANCE = 64 * 1024
+
+# SocketError names that mean "no route" (WSAENETUNREACH, WSAEHOSTUNREACH, WSAEADDRNOTAVAIL).
+_NO_ROUTE_CODES = frozenset({"NetworkUnreachable", "HostUnreachable", "AddressNotAvailable"})
+
+# The shell families whose hosts run PowerShell modules (ansible-core's cmd shell is a PowerShell variant).
+WINDOWS_SHELL_FAMILIES = frozenset({"powershell", "cmd"})
+
+RunModule = t.Callable[[str, dict], dict]
+
+
+class ImdsHostModuleError(ImdsError):
+    """The module that carries an attempt did not run properly on the host (not a network failure)."""
+
+
+def is_windows_host(connection) -> bool:
+    """True when the task's host runs PowerShell modules (WinRM, PSRP, or SSH with a PowerShell shell)."""
+    shell = getattr(connection, "_shell", None)
+    return getattr(shell, "SHELL_FAMILY", "") in WINDOWS_SHELL_FAMILIES
+
+
+def host_transport(run_module: RunModule) -> t.Callable[..., HttpResponse]:
+    """A transport for ``ImdsClient`` that makes each attempt with ``run_module(name, args)`` on the host."""
+
+    def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: bytes | None = None,
+             connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
+             max_body_bytes: int = MAX_BODY_BYTES, **_later_options) -> HttpResponse:
+        raw_request = request_bytes(endpoint, method, path, headers, body)
+        result = run_module(ATTEMPT_MODULE, attempt_args(endpoint, raw_request, connect_timeout, read_timeout,
+                                                         max_body_bytes))
+        return response_from_attempt(result, endpoint, method, path, connect_timeout, read_timeout, max_body_bytes)
+
+    return send
+
+
+def attempt_args(endpoint: Endpoint, raw_request: bytes, connect_timeout: float, read_timeout: float,
+                 max_body_bytes: int) -> dict:
+    return {
+        "address": endpoint.host,
+        "port": endpoint.port,
+        "request": base64.b64encode(raw_request).decode("ascii"),
+        "connect_timeout": connect_timeout,
+        "read_timeout": read_timeout,
+        "max_bytes": max_body_bytes + HEADER_ALLOWANCE,
+    }
+
+
+def response_from_attempt(result: dict, endpoint: Endpoint, method: str, path: str, connect_timeout: float,
+                          read_timeout: float, max_body_bytes: int) -> HttpResponse:
+    """Turn the module result of one attempt into the answer, or into the error ``send`` would raise."""
+    url = endpoint.base_url + path
+    if result.get("failed") or "error" not in result or "response" not in result:
+        raise ImdsHostModuleError(
+            "%s did not run on the host, so no request reached IMDS at %s: %s" % (
+                ATTEMPT_MODULE, url, result.get("msg") or "it returned no answer"), url=url)
+    if result["error"]:
+        raise _attempt_error(result["error"], url, connect_timeout, read_timeout)
+    try:
+        raw = base64.b64decode(result["response"], validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise ImdsHostModuleError("%s returned an answer that is not base64 (%s)." % (ATTEMPT_MODULE, exc), url=url)
+    if result.get("limit_reached"):
+        _raise_too_large(raw, endpoint, method, path, max_body_bytes)
+    return parse_response(raw, endpoint, method, path, max_body_bytes)
+
+
+def _raise_too_large(raw: bytes, endpoint: Endpoint, method: str, path: str, max_body_bytes: int) -> None:
+    """The host stopped reading past the cap: say so as ``send`` would (declared size, or bytes seen)."""
+    try:
+        parse_response(raw, endpoint, method, path, max_body_bytes)
+    except ImdsResponseTooLargeError:
+        raise
+    except ImdsError:
+        pass  # the cut-off answer may end mid-chunk; it is too large all the same
+    raise too_large_error(endpoint.base_url + path, max_body_bytes)
+
+
+def _attempt_error(error: dict, url: str, connect_timeout: float, read_timeout: float) -> ImdsError:
+    kind, code = str(error.get("kind", "")), str(error.get("code", ""))
+    detail = "%s: %s" % (code, str(error.get("message", "")).strip())
+    if kind == "connect_timeout":
+        return unreachable_error(url, CONNECT_TIMED_OUT, connect_timeout=connect_timeout)
+    if kind == "connect_failed":
+        if code == "ConnectionRefused":
+            return unreachable_error(url, CONNECT_REFUSED)
+        if code in _NO_ROUTE_CODES:
+            return unreachable_error(url, NO_ROUTE, detail=detail)
+        return unreachable_error(url, detail)
+    if kind == "read_timeout":
+        return read_timeout_error(url, read_timeout)
+    return talk_failed_error(url, detail)

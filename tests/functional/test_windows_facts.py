@@ -1,0 +1,247 @@
+"""metadata_facts and metadata_info on a "Windows" host, side by side with a Linux host, through ansible-playbook.
+
+The Windows host is local, but its shell reports the PowerShell family (tests/helpers/windows_double.py):
+the action plugins take their Windows branch and make every attempt through imds.azure.win_imds_attempt,
+replaced here by its Python double, which does real HTTP over a socket to the emulator. Each case runs both
+hosts in ONE play, each against its own emulator with the same scripted faults, and compares: outcome,
+error type, message (endpoint address aside), attempts, and the statuses the emulator answered.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from emulator.faults import Fault
+from emulator.server import API_VERSIONS
+from helpers import windows_double
+from helpers.ansible_runner import run_playbook
+from helpers.inventory import inventory_list, members, write_config
+from helpers.ports import free_port
+
+HOSTS = ("lin1", "win1")
+
+
+@pytest.fixture(scope="session")
+def windows_collections(tmp_path_factory) -> str:
+    return windows_double.collections_path(tmp_path_factory.mktemp("windows-double"))
+
+
+def inventory_file(tmp_path, endpoints: dict, extra: dict | None = None) -> str:
+    """lin1 (POSIX) and win1 (PowerShell family), each with its own IMDS endpoint."""
+    hosts = {}
+    for host, endpoint in endpoints.items():
+        host_vars = dict(windows_double.WINDOWS_HOST_VARS) if host.startswith("win") else {"ansible_connection": "local"}
+        host_vars["imds_endpoint"] = endpoint
+        host_vars.update((extra or {}).get(host, {}))
+        hosts[host] = host_vars
+    path = tmp_path / "hosts.json"
+    path.write_text(json.dumps({"all": {"hosts": hosts}}))
+    return str(path)
+
+
+def play(module: str, options: str = "", gather: bool = False, prefix: str = "") -> str:
+    """One task on every host; IMDS_ENDPOINT comes from the task environment, as a user would set it."""
+    lines = [prefix + "- hosts: all", "  gather_facts: %s" % str(gather).lower(),
+             "  environment:", '    AZURE_IMDS_ENDPOINT: "{{ imds_endpoint }}"', "  tasks:",
+             "    - name: gather", "      %s:" % module]
+    lines += ["        " + line for line in options.strip().splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def run_both(tmp_path, collections: str, emulators: dict, module: str = "imds.azure.metadata_facts",
+             options: str = "", args: list | None = None, env: dict | None = None):
+    inventory = inventory_file(tmp_path, {host: emulator.url for host, emulator in emulators.items()})
+    run_env = {"ANSIBLE_COLLECTIONS_PATH": collections}
+    run_env.update(env or {})
+    return run_playbook(tmp_path, play(module, options), inventory=inventory, env=run_env,
+                        args=["--forks", "2"] + list(args or []))
+
+
+def outcome(run, host: str, endpoint: str) -> dict:
+    """What a user sees of the gather task on ``host``, with its endpoint address written as <endpoint>."""
+    record = run.task("gather", host)
+    seen = json.loads(json.dumps(record["result"]).replace(endpoint, "<endpoint>"))
+    seen["task_status"] = record["status"]
+    return {key: seen.get(key) for key in ("task_status", "error_type", "msg", "attempts", "status", "url",
+                                           "ansible_facts", "text", "data", "api_version")}
+
+
+@pytest.fixture
+def pair(make_emulator):
+    """Two emulators built alike: one for lin1, one for win1."""
+
+    def build(*faults, **options) -> dict:
+        emulators = {host: make_emulator(**options) for host in HOSTS}
+        for emulator in emulators.values():
+            for fault in faults:
+                emulator.add_fault(Fault.parse(fault) if isinstance(fault, str) else Fault(**fault))
+        return emulators
+
+    return build
+
+
+def assert_same(run, emulators: dict) -> dict:
+    """Both hosts saw the same outcome and the same sequence of answers; return the Linux outcome."""
+    linux = outcome(run, "lin1", emulators["lin1"].url)
+    windows = outcome(run, "win1", emulators["win1"].url)
+    assert windows == linux, run.output
+    assert [r.status for r in emulators["win1"].requests] == [r.status for r in emulators["lin1"].requests]
+    return linux
+
+
+# -- the fault cases ------------------------------------------------------------------------------
+
+SUCCESS_CASES = {
+    "410 then 200": ([dict(status=410, count=1, retry_after="1")], [410, 200]),
+    "429 with Retry-After": ([dict(status=429, count=2, retry_after="1")], [429, 429, 200]),
+    "500 twice": ([dict(status=500, count=2)], [500, 500, 200]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SUCCESS_CASES))
+def test_retried_faults_end_alike(tmp_path, windows_collections, pair, case):
+    faults, statuses = SUCCESS_CASES[case]
+    emulators = pair(*faults)
+    run = run_both(tmp_path, windows_collections, emulators)
+    assert run.rc == 0, run.output
+    seen = assert_same(run, emulators)
+    assert seen["ansible_facts"]["azure_imds"]["compute"]["name"] == "examplevmname"
+    assert [r.status for r in emulators["win1"].requests] == statuses
+
+
+def test_version_negotiation_alike(tmp_path, windows_collections, pair):
+    emulators = pair(supported_versions=tuple(v for v in API_VERSIONS if v <= "2023-07-01"))
+    run = run_both(tmp_path, windows_collections, emulators)
+    assert run.rc == 0, run.output
+    seen = assert_same(run, emulators)
+    assert seen["ansible_facts"]["azure_imds"]["api_version"] == "2023-07-01"
+    assert [r.status for r in emulators["win1"].requests] == [400, 200]
+
+
+FAILURE_CASES = {
+    "400": ("status=400", "ImdsBadRequestError", "invalid (400", 1),
+    "404": ("status=404", "ImdsNotFoundError", "404", 1),
+    "redirect": ("kind=redirect", "ImdsRedirectError", "the redirect was not followed", 1),
+    "html": ("kind=html", "ImdsBadResponseError", "got HTML", 1),
+    "malformed": ("kind=malformed", "ImdsBadResponseError", "not valid JSON", 1),
+    "oversize": ("kind=oversize", "ImdsResponseTooLargeError", "1048576-byte limit", 1),
+    "oversize stream": ("kind=oversize_stream", "ImdsResponseTooLargeError", "1048576-byte limit", 1),
+    "silence": ("kind=hang", "ImdsTimeoutError", "did not answer within 1.0 s", 1),
+    "truncated twice": ("kind=truncate", "ImdsConnectionResetError", "truncated", 2),
+    "reset twice": ("kind=reset", "ImdsConnectionResetError", "closed before a complete answer", 2),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FAILURE_CASES))
+def test_failures_end_alike(tmp_path, windows_collections, pair, case):
+    fault, error_type, words, attempts = FAILURE_CASES[case]
+    emulators = pair(fault)
+    # 2.9 s allows exactly one retry (after 1 s; the next wait, 2 s, would end past it) on both hosts,
+    # although a Windows attempt, a module run of its own, takes longer than a Linux one.
+    options = "timeout: 1\nmax_retry_time: 0" if case == "silence" else "max_retry_time: 2.9"
+    run = run_both(tmp_path, windows_collections, emulators, options=options)
+    assert run.rc == 2, run.output
+    seen = assert_same(run, emulators)
+    assert seen["task_status"] == "failed" and seen["error_type"] == error_type
+    assert words in seen["msg"]
+    assert seen["attempts"] == attempts == len(emulators["win1"].requests)
+
+
+def test_nothing_listening_alike(tmp_path, windows_collections):
+    closed = "http://127.0.0.1:%d" % free_port()
+    inventory = inventory_file(tmp_path, {host: closed for host in HOSTS})
+    run = run_playbook(tmp_path, play("imds.azure.metadata_facts", "max_retry_time: 0"), inventory=inventory,
+                       env={"ANSIBLE_COLLECTIONS_PATH": windows_collections})
+    assert run.rc == 2, run.output
+    linux, windows = (outcome(run, host, closed) for host in HOSTS)
+    assert windows == linux
+    assert linux["error_type"] == "ImdsUnreachableError" and "refused the connection" in linux["msg"]
+    assert "imds.azure.imds_route" in linux["msg"]
+
+
+def test_requests_carry_the_same_headers(tmp_path, windows_collections, pair):
+    emulators = pair()
+    run = run_both(tmp_path, windows_collections, emulators)
+    assert run.rc == 0, run.output
+    linux, windows = (emulators[host].requests[0].headers for host in HOSTS)
+    assert windows["metadata"] == "true" and "x-forwarded-for" not in windows
+    assert windows.pop("connection") == "close"
+    for headers in (linux, windows):
+        headers.pop("host")
+    assert windows == linux
+
+
+def test_proxy_variables_change_nothing(tmp_path, windows_collections, pair):
+    emulators = pair()
+    proxies = {name: "http://127.0.0.1:9" for name in ("http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY")}
+    run = run_both(tmp_path, windows_collections, emulators, env=proxies)
+    assert run.rc == 0, run.output
+    assert all(len(emulators[host].requests) == 1 for host in HOSTS)
+
+
+# -- metadata_info ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("options, key, expected", [
+    ("path: instance/compute/vmId\nformat: text", "text", "02aab8a4-74ef-476e-8182-f6d2ba4166a6"),
+    ("path: versions", "api_version", None),
+])
+def test_metadata_info_alike(tmp_path, windows_collections, pair, options, key, expected):
+    emulators = pair(dict(status=429, count=1, retry_after="0"))
+    run = run_both(tmp_path, windows_collections, emulators, module="imds.azure.metadata_info", options=options)
+    assert run.rc == 0, run.output
+    seen = assert_same(run, emulators)
+    assert seen[key] == expected
+    assert [r.status for r in emulators["win1"].requests] == [429, 200]
+
+
+def test_metadata_info_leaf_hint_alike(tmp_path, windows_collections, pair):
+    emulators = pair()
+    run = run_both(tmp_path, windows_collections, emulators, module="imds.azure.metadata_info",
+                   options="path: instance/compute/vmId")
+    assert run.rc == 2, run.output
+    seen = assert_same(run, emulators)
+    assert seen["error_type"] == "ImdsBadRequestError" and "format=text" in seen["msg"]
+
+
+def test_bad_options_fail_before_any_request(tmp_path, windows_collections, pair):
+    emulators = pair()
+    run = run_both(tmp_path, windows_collections, emulators, options="timeout: -1")
+    assert run.rc == 2, run.output
+    assert_same(run, emulators)
+    assert not emulators["win1"].requests
+    (tmp_path / "unknown").mkdir()
+    run = run_both(tmp_path / "unknown", windows_collections, emulators, options="colour: blue")
+    assert run.rc == 2, run.output
+    for host in HOSTS:
+        assert "colour" in run.task("gather", host)["result"]["msg"]
+
+
+def test_check_mode_gathers_on_windows_too(tmp_path, windows_collections, pair):
+    emulators = pair()
+    run = run_both(tmp_path, windows_collections, emulators, args=["--check"])
+    assert run.rc == 0, run.output
+    assert assert_same(run, emulators)["ansible_facts"]["azure_imds"]["tags"] == {"baz": "bash", "foo": "bar"}
+
+
+# -- a mixed fleet into the fact cache, grouped by the inventory plugin -------------------------------
+
+def test_mixed_play_then_inventory_groups_both(tmp_path, windows_collections, make_emulator):
+    seed = make_emulator().profile
+    linux_profile, windows_profile = json.loads(json.dumps(seed)), json.loads(json.dumps(seed))
+    linux_profile["compute"].update(osType="Linux", name="linvm")
+    windows_profile["compute"].update(osType="Windows", name="winvm", zone="2", tagsList=[
+        {"name": "Role", "value": "Cluster Node"}])
+    linux_vm, windows_vm = make_emulator(profile=linux_profile), make_emulator(profile=windows_profile)
+    facts_dir = tmp_path / "facts"
+    cache = {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(facts_dir),
+             "ANSIBLE_COLLECTIONS_PATH": windows_collections}
+    inventory = inventory_file(tmp_path, {"lin1": linux_vm.url, "win1": windows_vm.url})
+    run = run_playbook(tmp_path / "gather", play("imds.azure.metadata_facts"), inventory=inventory, env=cache)
+    assert run.rc == 0, run.output
+    assert len([p for p in facts_dir.iterdir() if p.name.endswith(("lin1", "win1"))]) == 2
+    listing, _stderr = inventory_list(tmp_path, [inventory, write_config(tmp_path / "inventory")], cache)
+    assert members(listing, "azure_os_type_windows") == {"win1"}
+    assert members(listing, "azure_os_type_linux") == {"lin1"}
+    assert members(listing, "azure_tag_role_cluster_node") == {"win1"}
+    assert "win1" in members(listing, "azure_zone_2")
