@@ -58,7 +58,7 @@ notes:
   - On Windows hosts, E(AZURE_IMDS_ENDPOINT) is taken from the task's C(environment), not from the host's
     system environment.
   - To gather these facts in a play's own fact gathering (C(ansible_facts_modules)), see the
-    R(Windows guide,ansible_collections.imds.azure.docsite.guide_windows): ansible-core runs facts modules
+    R(Windows guide,ansible_collections.imds.azure.docsite.guide_windows); ansible-core runs facts modules
     without their action plugins, which Windows hosts need.
 seealso:
   - module: imds.azure.metadata_info

@@ -17,8 +17,8 @@ description:
     plugins build each request and read each answer on the controller, with the same Python client as on
     Linux (retries, api-version negotiation, pacing, decoding, error texts); this module only carries one
     attempt. You do not need to call it yourself.
-  - A plain socket has no proxy, never follows a redirect and adds no header, so the request that reaches
-    IMDS is exactly the one the controller built (C(Metadata: true), no C(X-Forwarded-For)).
+  - "A plain socket has no proxy, never follows a redirect and adds no header, so the request that reaches
+    IMDS is exactly the one the controller built (C(Metadata: true), no C(X-Forwarded-For))."
   - Failures are reported by their C(SocketError) name (for example C(ConnectionRefused), C(TimedOut)),
     which Windows does not translate, so the controller understands them on every display language.
 options:
@@ -34,9 +34,9 @@ options:
     default: 80
   request:
     description:
-      - The complete HTTP request (request line, headers, body), base64 encoded. It should ask the server
+      - "The complete HTTP request (request line, headers, body), base64 encoded. It should ask the server
         to close the connection after its answer (C(Connection: close)), as the end of the answer is the
-        end of the stream.
+        end of the stream."
     type: str
     required: true
   connect_timeout:
