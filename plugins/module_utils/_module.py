@@ -9,6 +9,8 @@
 
 from typing import Optional
 
+from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_API_VERSION
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
 from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
@@ -47,6 +49,17 @@ def failure_result(error: ImdsError, **result) -> dict:
     details.update(result)
     details.update(failed=True, msg=str(error))
     return details
+
+
+def run_module(argument_spec: dict, logic) -> None:
+    """A module's main: validate the options, ``logic(params)`` gives the result or raises ImdsError."""
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    try:
+        result = logic(module.params)
+    except ImdsError as exc:
+        fail_with(module, exc)
+        return
+    module.exit_json(**result)
 
 
 def fail_with(module, error: ImdsError, **result) -> None:

@@ -19,6 +19,7 @@ description:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - imds.azure.windows
   - action_common_attributes.facts
   - imds.azure.client
   - imds.azure.client.api_version
@@ -30,22 +31,6 @@ attributes:
     support: none
   facts:
     support: full
-  platform:
-    platforms: [posix, windows]
-    details:
-      - POSIX hosts run the module with their Python.
-      - Windows hosts (WinRM, PSRP, or SSH with the PowerShell shell; Windows Server 2016 to 2025 with Windows
-        PowerShell 5.1) need no Python. The action plugin runs the same client on the controller and makes each
-        HTTP attempt on the host with M(imds.azure.win_imds_attempt), so options, results, retries and error
-        messages are the same as on Linux.
-  action:
-    support: full
-    details: The action plugin chooses between the POSIX and the Windows way; POSIX hosts pay nothing for it.
-  async:
-    support: partial
-    details: POSIX hosts only. On Windows each attempt is a module run of its own, so C(async) is refused.
-  bypass_host_loop:
-    support: none
 options:
   include_user_data:
     description:
@@ -55,8 +40,6 @@ options:
     default: false
 notes:
   - Values from IMDS are data, never templates; ansible-core does not template them.
-  - On Windows hosts, E(AZURE_IMDS_ENDPOINT) is taken from the task's C(environment), not from the host's
-    system environment.
   - To gather these facts in a play's own fact gathering (C(ansible_facts_modules)), see the
     R(Windows guide,ansible_collections.imds.azure.docsite.guide_windows); ansible-core runs facts modules
     without their action plugins, which Windows hosts need.
@@ -155,9 +138,7 @@ ansible_facts:
           sample: '2025-04-07'
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsError
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
 from ansible_collections.imds.azure.plugins.module_utils._facts import (
     FACT_NAME,
     InstanceDocumentError,
@@ -166,7 +147,7 @@ from ansible_collections.imds.azure.plugins.module_utils._facts import (
 from ansible_collections.imds.azure.plugins.module_utils._module import (
     client_argument_spec,
     client_from_params,
-    fail_with,
+    run_module,
 )
 
 
@@ -194,13 +175,7 @@ def gather(params: dict, **context) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = gather(module.params)
-    except ImdsError as exc:
-        fail_with(module, exc)
-        return
-    module.exit_json(**result)
+    run_module(argument_spec(), gather)
 
 
 if __name__ == "__main__":

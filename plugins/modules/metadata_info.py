@@ -17,28 +17,13 @@ description:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
+  - imds.azure.windows
   - imds.azure.client
 attributes:
   check_mode:
     support: full
     details: The module only reads, so check mode returns the same data.
   diff_mode:
-    support: none
-  platform:
-    platforms: [posix, windows]
-    details:
-      - POSIX hosts run the module with their Python.
-      - Windows hosts (WinRM, PSRP, or SSH with the PowerShell shell; Windows Server 2016 to 2025 with Windows
-        PowerShell 5.1) need no Python. The action plugin runs the same client on the controller and makes each
-        HTTP attempt on the host with M(imds.azure.win_imds_attempt), so options, results, retries and error
-        messages are the same as on Linux.
-  action:
-    support: full
-    details: The action plugin chooses between the POSIX and the Windows way; POSIX hosts pay nothing for it.
-  async:
-    support: partial
-    details: POSIX hosts only. On Windows each attempt is a module run of its own, so C(async) is refused.
-  bypass_host_loop:
     support: none
 options:
   path:
@@ -72,8 +57,6 @@ options:
     type: dict
     default: {}
 notes:
-  - On Windows hosts, E(AZURE_IMDS_ENDPOINT) is taken from the task's C(environment), not from the host's
-    system environment.
   - An C(identity/oauth2/token) answer contains an access token. Use C(no_log) on such a task.
 seealso:
   - module: imds.azure.metadata_facts
@@ -140,8 +123,6 @@ status:
   sample: 200
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
     DEFAULT_API_VERSION,
     DEFAULT_SCHEDULED_EVENTS_API_VERSION,
@@ -152,13 +133,12 @@ from ansible_collections.imds.azure.plugins.module_utils._client import metadata
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsApiVersionError,
     ImdsBadRequestError,
-    ImdsError,
     ImdsRequestError,
 )
 from ansible_collections.imds.azure.plugins.module_utils._module import (
     client_argument_spec,
     client_from_params,
-    fail_with,
+    run_module,
 )
 
 
@@ -222,13 +202,7 @@ def read(params: dict, **context) -> dict:
 
 
 def main() -> None:
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    try:
-        result = read(module.params)
-    except ImdsError as exc:
-        fail_with(module, exc)
-        return
-    module.exit_json(**result)
+    run_module(argument_spec(), read)
 
 
 if __name__ == "__main__":
