@@ -242,9 +242,9 @@ def test_mixed_play_then_inventory_groups_both(tmp_path, windows_collections, ma
     assert run.rc == 0, run.output
     assert len([p for p in facts_dir.iterdir() if p.name.endswith(("lin1", "win1"))]) == 2
     listing, _stderr = inventory_list(tmp_path, [inventory, write_config(tmp_path / "inventory")], cache)
-    assert members(listing, "azure_os_type_windows") == {"win1"}
-    assert members(listing, "azure_os_type_linux") == {"lin1"}
-    assert members(listing, "azure_tag_role_cluster_node") == {"win1"}
+    assert members(listing, "azure_os_type_Windows") == {"win1"}
+    assert members(listing, "azure_os_type_Linux") == {"lin1"}
+    assert members(listing, "azure_tag_Role_Cluster_Node") == {"win1"}
     assert "win1" in members(listing, "azure_zone_2")
 
 
