@@ -6,7 +6,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 out="$root/.cache/build"
 rm -rf "$out"
 mkdir -p "$out"
-copy=$(bash "$root/tools/collection_copy.sh")  # tracked and new files only, nothing ignored
+copy=$(COPY_NAME=build-copy bash "$root/tools/collection_copy.sh")  # tracked and new files only, nothing ignored
 if ! grep -q '^repository:' "$copy/galaxy.yml"; then
     # Galaxy requires the field; galaxy.yml has no public URL yet (see its comment).
     repository=${IMDS_AZURE_REPOSITORY:-$(git -C "$root" remote get-url origin 2>/dev/null || true)}

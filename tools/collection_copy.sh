@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # ansible-test and antsibull-docs need the collection in a real .../ansible_collections/imds/azure
 # directory (not a symlink): copy this checkout's files (tracked and new, not ignored) there.
-# Prints the copy's path.
+# Prints the copy's path. COPY_NAME (default: sanity) names the copy, .cache/COPY_NAME/..., so that
+# tools running at once (the matrix, a build) do not share one.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-dest="$root/.cache/sanity/ansible_collections/imds/azure"
+dest="$root/.cache/${COPY_NAME:-sanity}/ansible_collections/imds/azure"
 rm -rf "$dest"
 mkdir -p "$dest"
 cd "$root"
