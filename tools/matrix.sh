@@ -78,7 +78,7 @@ run_sanity() {
     for python in "${pythons[@]}"; do
         if python_for "$python" >/dev/null 2>&1; then available+=("$python"); fi
     done
-    copy=$(bash "$root/tools/collection_copy.sh")
+    copy=$(COPY_NAME="matrix-$line" bash "$root/tools/collection_copy.sh")
     cd "$copy"
     PATH="$venv/bin:$PATH:$(python_bin_dirs)"
     export PATH
