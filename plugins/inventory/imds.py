@@ -15,8 +15,9 @@ description:
     persistent fact cache enabled (C(fact_caching=jsonfile), C(community.general.redis), or any cache
     plugin). Step 2: point this plugin at that cache; every later run groups the hosts from it."
   - Hosts are read from the configured fact cache (O(use_fact_cache)) and from JSON files (O(paths)),
-    which are raw C(/metadata/instance) documents or the per-host files of
-    C(ansible HOSTS -m imds.azure.metadata_facts --tree DIR).
+    which are raw C(/metadata/instance) documents or the per-host files that the playbook
+    C(imds.azure.save_facts) writes (C(ansible-playbook -i INVENTORY imds.azure.save_facts -e
+    imds_facts_dir=DIR)); it replaces C(ansible ... --tree DIR), which ansible-core 2.23 removes.
   - Hosts not yet in the inventory are added; hosts that earlier inventory sources already define are
     enriched with groups and variables, as P(ansible.builtin.constructed#inventory) does.
   - The configuration file name must end with C(imds.yml) or C(imds.yaml).
@@ -40,9 +41,10 @@ options:
   paths:
     description:
       - JSON files, or directories of them, to read as well.
-      - A file holds a raw C(/metadata/instance) document or the C(--tree) output of
-        M(imds.azure.metadata_facts). In a directory every regular file whose name does not start with
-        C(.) is read.
+      - A file holds a raw C(/metadata/instance) document, a file written by the playbook
+        C(imds.azure.save_facts), or the C(--tree) output of M(imds.azure.metadata_facts) (the same
+        layout; C(--tree) is deprecated in ansible-core 2.20). In a directory every regular file whose
+        name does not start with C(.) is read.
       - The host name is the file name without a trailing C(.json). A host found in a file replaces the
         same host found in the fact cache.
     type: list
@@ -200,8 +202,8 @@ cache_connection: /var/cache/ansible/imds-inventory
 cache_timeout: 600
 
 ---
-# Files instead of a cache: the output of
-#   ansible azure_vms -m imds.azure.metadata_facts --tree /srv/imds-facts
+# Files instead of a cache, one per host, written by the collection's playbook
+#   ansible-playbook -i hosts.ini imds.azure.save_facts -e imds_facts_dir=/srv/imds-facts
 # and raw documents saved with curl -H Metadata:true "http://169.254.169.254/metadata/instance?api-version=2025-04-07"
 plugin: imds.azure.imds
 use_fact_cache: false
