@@ -19,6 +19,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_linux import Lin
 from ansible_collections.imds.azure.plugins.plugin_utils._route_networkd import NetworkdBackend
 from ansible_collections.imds.azure.plugins.plugin_utils._route_networkmanager import NetworkManagerBackend
 from ansible_collections.imds.azure.plugins.plugin_utils._route_windows import WindowsBackend, script_text
+from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import is_windows_host
 from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
     IMDS_DESTINATION,
     RouteTableError,
@@ -82,15 +83,12 @@ class ActionModule(ActionBase):
         finally:
             self._task.check_mode = original
 
-    def is_windows(self) -> bool:
-        return getattr(self._connection._shell, "SHELL_FAMILY", "") in ("powershell", "cmd")  # pylint: disable=protected-access
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
         _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
         host = ActionHost(self, task_vars or {})
-        windows = self.is_windows()
+        windows = is_windows_host(self._connection)
         result.update(platform="windows" if windows else "linux", changed=False)
 
         try:

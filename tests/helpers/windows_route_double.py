@@ -11,12 +11,14 @@ It behaves as Windows does, as far as the route code can tell:
   shows both, as Windows does), with RouteMetric and InterfaceMetric apart;
 - its ``route_print()`` shows route metric + interface metric in the active section and the
   route metric itself in the persistent section, like ``route print``;
-- IMDS answers (``imds_reachable``) only when the active route Windows would pick for
-  169.254.169.254 leaves through the primary NIC.
+- IMDS answers an ``imds.azure.win_imds_attempt`` run (``imds_reachable``) only when the active
+  route Windows would pick for 169.254.169.254 leaves through the primary NIC; otherwise the
+  attempt times out, as it would.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import ipaddress
 
@@ -46,10 +48,14 @@ class WindowsRouteDouble:
         self.primary_index = primary_index
         self.scripts = []  # (parameters, changed) of every script run, in order
         self.fail_next_add = None
+        self.vm_id = "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+        self.imds_requests = []  # request lines of the IMDS attempts
 
     # -- what the action plugin calls --------------------------------------------------------------
 
     def execute(self, module_name: str, module_args: dict, check_mode: bool = False) -> dict:
+        if module_name == "imds.azure.win_imds_attempt":
+            return self.imds_attempt(module_args)
         if module_name != "ansible.windows.win_powershell":
             raise AssertionError("the Windows double has no module %s" % module_name)
         script = module_args["script"]
@@ -72,6 +78,23 @@ class WindowsRouteDouble:
             "Select-Object": select_object, "Get-Command": self.get_command, "Get-ClusterNode": self.get_clusternode,
             "Get-Service": self.get_service,
         }, environment={"COMPUTERNAME": "NODE1"})
+
+    def imds_attempt(self, args: dict) -> dict:
+        """One HTTP attempt as imds.azure.win_imds_attempt reports it: IMDS answers when the route
+        Windows would pick leaves through the primary NIC; otherwise the connection times out."""
+        request = base64.b64decode(args["request"]).decode("ascii")
+        if args["address"] != "169.254.169.254" or "\r\nMetadata: true\r\n" not in request:
+            raise AssertionError("not an IMDS request: %r to %s" % (request[:80], args["address"]))
+        self.imds_requests.append(request.split("\r\n", 1)[0])
+        if not self.imds_reachable():
+            return {"response": "", "received": 0, "complete": False, "limit_reached": False, "elapsed": 0.0,
+                    "error": {"kind": "connect_timeout", "code": "TimedOut",
+                              "message": "A connection attempt failed because the connected party did not respond"}}
+        body = self.vm_id.encode("ascii")
+        raw = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
+               b"Connection: close\r\n\r\n%s" % (len(body), body))
+        return {"response": base64.b64encode(raw).decode("ascii"), "received": len(raw), "complete": True,
+                "limit_reached": False, "error": None, "elapsed": 0.01}
 
     # -- cmdlets -----------------------------------------------------------------------------------
 
