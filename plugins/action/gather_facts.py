@@ -16,8 +16,11 @@ from __future__ import annotations
 from ansible import constants as C
 from ansible.plugins.action.gather_facts import ActionModule as CoreGatherFacts
 
-from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import CONTROLLER_SIDE, run_imds_module
-from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import is_windows_host
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import (
+    CONTROLLER_SIDE,
+    is_windows_host,
+    run_imds_module,
+)
 
 
 class ActionModule(CoreGatherFacts):

@@ -19,9 +19,29 @@ separately. A managed node still needs nothing beyond Python.
 from typing import Optional
 
 import errno
-import http.client
 import io
 import socket
+import sys
+
+
+def _import_http_client_without_tls():
+    """http.client, imported without loading the ssl module when nothing loaded it yet.
+
+    IMDS is plain HTTP; http.client only imports ssl to offer HTTPSConnection, and loading
+    OpenSSL costs every module run several milliseconds (Linux facts must stay as fast as
+    ansible.builtin.ping). ``import ssl`` works again afterwards.
+    """
+    if "ssl" not in sys.modules:
+        sys.modules["ssl"] = None  # type: ignore  # "import ssl" inside http.client now fails quietly
+        try:
+            import http.client  # pylint: disable=import-outside-toplevel,unused-import
+        finally:
+            del sys.modules["ssl"]
+    import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
+    return http.client
+
+
+http_client = _import_http_client_without_tls()
 import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -101,7 +121,7 @@ def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Option
     bad response, too large.
     """
     url = endpoint.base_url + path
-    connection = http.client.HTTPConnection(endpoint.host, endpoint.port, timeout=connect_timeout)
+    connection = http_client.HTTPConnection(endpoint.host, endpoint.port, timeout=connect_timeout)
     try:
         _connect(connection, url, connect_timeout)
         sock = connection.sock
@@ -123,11 +143,11 @@ def request_bytes(endpoint: Endpoint, method: str, path: str, headers: dict, bod
     and a connection the server closes after its answer, so the end of the answer is
     the end of the stream.
     """
-    connection = http.client.HTTPConnection(endpoint.host, endpoint.port)
+    connection = http_client.HTTPConnection(endpoint.host, endpoint.port)
     connection.sock = _RecordingSocket()
     try:
         connection.request(method, path, body=body, headers=dict(headers, Connection="close"))
-    except (ValueError, http.client.HTTPException) as exc:
+    except (ValueError, http_client.HTTPException) as exc:
         raise ImdsRequestError("Cannot build the HTTP request for %s%s: %s" % (endpoint.base_url, path, exc))
     return connection.sock.data
 
@@ -142,7 +162,7 @@ def parse_response(raw: bytes, endpoint: Endpoint, method: str, path: str,
     """
     url = endpoint.base_url + path
     sock = _ReplaySocket(raw)
-    response = http.client.HTTPResponse(sock, method=method)
+    response = http_client.HTTPResponse(sock, method=method)
     with _typed_errors(url, 0.0):
         response.begin()
         return _complete_response(response, sock, float("inf"), url, max_body_bytes)
@@ -160,11 +180,11 @@ def _typed_errors(url: str, read_timeout: float):
         yield
     except socket.timeout:
         raise read_timeout_error(url, read_timeout)
-    except (http.client.IncompleteRead, ConnectionError) as exc:
+    except (http_client.IncompleteRead, ConnectionError) as exc:
         raise ImdsConnectionResetError(
             "The connection to IMDS at %s was closed before a complete answer arrived (%s)."
             % (url, _describe(exc)), url=url)
-    except http.client.HTTPException as exc:
+    except http_client.HTTPException as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
             "listening on this address." % (url, _describe(exc)), url=url)
@@ -186,7 +206,7 @@ def talk_failed_error(url: str, detail: str) -> ImdsConnectionResetError:
         "The connection to IMDS at %s failed while talking (%s)." % (url, detail), url=url)
 
 
-def _complete_response(response: http.client.HTTPResponse, sock, deadline: float, url: str,
+def _complete_response(response: http_client.HTTPResponse, sock, deadline: float, url: str,
                        max_body_bytes: int) -> HttpResponse:
     payload = _read_body(response, sock, deadline, url, max_body_bytes)
     headers_out = {}
@@ -222,7 +242,7 @@ class _ReplaySocket:
         pass
 
 
-def _connect(connection: http.client.HTTPConnection, url: str, connect_timeout: float) -> None:
+def _connect(connection: http_client.HTTPConnection, url: str, connect_timeout: float) -> None:
     try:
         connection.connect()
     except socket.timeout:
@@ -257,7 +277,7 @@ def unreachable_error(url: str, reason: str, connect_timeout: float = CONNECT_TI
     return ImdsUnreachableError("%s %s" % (text, ROUTE_HINT), url=url)
 
 
-def _read_body(response: http.client.HTTPResponse, sock: socket.socket, deadline: float,
+def _read_body(response: http_client.HTTPResponse, sock: socket.socket, deadline: float,
                url: str, max_body_bytes: int) -> bytes:
     declared = response.getheader("Content-Length")
     if declared and declared.strip().isdigit() and int(declared) > max_body_bytes:
@@ -278,7 +298,7 @@ def _read_body(response: http.client.HTTPResponse, sock: socket.socket, deadline
             raise _too_large(url, max_body_bytes, "more than %d bytes arrived" % max_body_bytes)
         chunks.append(chunk)
     if response.length:
-        raise http.client.IncompleteRead(b"".join(chunks), response.length)
+        raise http_client.IncompleteRead(b"".join(chunks), response.length)
     return b"".join(chunks)
 
 
@@ -290,7 +310,7 @@ def _too_large(url: str, limit: int, detail: str) -> ImdsResponseTooLargeError:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, http.client.IncompleteRead):
+    if isinstance(exc, http_client.IncompleteRead):
         return "body truncated: %d bytes read, %s more expected" % (len(exc.partial), exc.expected)
     text = str(exc) or type(exc).__name__
     return "%s: %s" % (type(exc).__name__, text) if type(exc).__name__ not in text else text

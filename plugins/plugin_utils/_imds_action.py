@@ -14,26 +14,35 @@ host by ``imds.azure.win_imds_attempt`` (see ``_windows_transport``).
 
 ``run_imds_module`` is the entry point for other action plugins too (the route action's check
 after a fix): same options, same result, same retry policy as the task would have.
+
+Only what POSIX hosts need is imported at the top: every task imports its action plugin anew in
+its worker process, and the Windows machinery (the modules' code, the client, http.client) would
+cost each Linux task tens of milliseconds.
 """
 
 from __future__ import annotations
 
+import importlib
 import typing as t
 
 from ansible.errors import AnsibleActionFail
-from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
-from ansible_collections.imds.azure.plugins.module_utils._module import failure_result
-from ansible_collections.imds.azure.plugins.modules import metadata_facts, metadata_info
-from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import host_transport, is_windows_host
-
-# FQCN -> (argument spec, logic(params, **context) -> result) of the modules that can run for Windows hosts.
+# FQCN -> module under plugins/modules whose argument_spec() and logic(params, **context) run on the
+# controller for Windows hosts.
 CONTROLLER_SIDE = {
-    "imds.azure.metadata_facts": (metadata_facts.argument_spec, metadata_facts.gather),
-    "imds.azure.metadata_info": (metadata_info.argument_spec, metadata_info.read),
+    "imds.azure.metadata_facts": ("metadata_facts", "gather"),
+    "imds.azure.metadata_info": ("metadata_info", "read"),
 }
+
+# The shell families whose hosts run PowerShell modules (ansible-core's cmd shell is a PowerShell variant).
+WINDOWS_SHELL_FAMILIES = frozenset({"powershell", "cmd"})
+
+
+def is_windows_host(connection) -> bool:
+    """True when the task's host runs PowerShell modules (WinRM, PSRP, or SSH with a PowerShell shell)."""
+    shell = getattr(connection, "_shell", None)
+    return getattr(shell, "SHELL_FAMILY", "") in WINDOWS_SHELL_FAMILIES
 
 
 def run_imds_module(action: ActionBase, module_name: str, module_args: dict, task_vars: dict) -> dict:
@@ -45,17 +54,25 @@ def run_imds_module(action: ActionBase, module_name: str, module_args: dict, tas
     if not is_windows_host(action._connection):  # pylint: disable=protected-access
         return action._execute_module(module_name=module_name, module_args=module_args,  # pylint: disable=protected-access
                                       task_vars=task_vars)
-    spec, logic = CONTROLLER_SIDE[module_name]
-    params = _validated(module_name, spec(), module_args)
+    # pylint: disable=import-outside-toplevel
+    from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
+    from ansible_collections.imds.azure.plugins.module_utils._module import failure_result
+    from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import host_transport
+
+    file_name, logic_name = CONTROLLER_SIDE[module_name]
+    module = importlib.import_module("ansible_collections.imds.azure.plugins.modules." + file_name)
+    params = _validated(module_name, module.argument_spec(), module_args)
     context = {"transport": host_transport(_attempt_runner(action, task_vars)), "environ": _task_environment(action)}
     try:
-        return logic(params, **context)
+        return getattr(module, logic_name)(params, **context)
     except ImdsError as exc:
         return failure_result(exc)
 
 
 def _validated(module_name: str, spec: dict, module_args: dict) -> dict:
     """Options checked against the module's own argument spec, as AnsibleModule would."""
+    from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
+
     outcome = ArgumentSpecValidator(spec).validate(dict(module_args))
     if outcome.error_messages:
         raise AnsibleActionFail("%s: %s" % (module_name, "; ".join(outcome.error_messages)))

@@ -61,20 +61,11 @@ HEADER_ALLOWANCE = 64 * 1024
 # SocketError names that mean "no route" (WSAENETUNREACH, WSAEHOSTUNREACH, WSAEADDRNOTAVAIL).
 _NO_ROUTE_CODES = frozenset({"NetworkUnreachable", "HostUnreachable", "AddressNotAvailable"})
 
-# The shell families whose hosts run PowerShell modules (ansible-core's cmd shell is a PowerShell variant).
-WINDOWS_SHELL_FAMILIES = frozenset({"powershell", "cmd"})
-
 RunModule = t.Callable[[str, dict], dict]
 
 
 class ImdsHostModuleError(ImdsError):
     """The module that carries an attempt did not run properly on the host (not a network failure)."""
-
-
-def is_windows_host(connection) -> bool:
-    """True when the task's host runs PowerShell modules (WinRM, PSRP, or SSH with a PowerShell shell)."""
-    shell = getattr(connection, "_shell", None)
-    return getattr(shell, "SHELL_FAMILY", "") in WINDOWS_SHELL_FAMILIES
 
 
 def host_transport(run_module: RunModule) -> t.Callable[..., HttpResponse]:

@@ -74,7 +74,7 @@ def module_process_times(work: Path, env: dict, rounds: int) -> dict:
     times = {}
     for module, args in (("ansible.builtin.ping", ""), ("imds.azure.metadata_facts", "")):
         keep = dict(env, ANSIBLE_KEEP_REMOTE_FILES="1", ANSIBLE_REMOTE_TEMP=str(remote))
-        completed = run_command(work / "adhoc", ["ansible", "localhost", "-c", "local", "-m", module, "-a", args],
+        completed = run_command(work / "adhoc", ["ansible", "all", "-i", "localhost,", "-c", "local", "-m", module, "-a", args],
                                 env=keep)
         if completed.returncode != 0:
             raise RuntimeError(completed.stdout + completed.stderr)

@@ -13,12 +13,12 @@ import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
 from ansible_collections.imds.azure.plugins.module_utils._transport import Endpoint, request_bytes
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import is_windows_host
 from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import (
     ATTEMPT_MODULE,
     HEADER_ALLOWANCE,
     ImdsHostModuleError,
     host_transport,
-    is_windows_host,
     response_from_attempt,
 )
 
