@@ -19,7 +19,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_linux import Lin
 from ansible_collections.imds.azure.plugins.plugin_utils._route_networkd import NetworkdBackend
 from ansible_collections.imds.azure.plugins.plugin_utils._route_networkmanager import NetworkManagerBackend
 from ansible_collections.imds.azure.plugins.plugin_utils._route_windows import WindowsBackend, script_text
-from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import is_windows_host
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import is_windows_host
 from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
     IMDS_DESTINATION,
     RouteTableError,
