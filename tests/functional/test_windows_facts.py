@@ -293,3 +293,25 @@ def test_core_gather_facts_runs_facts_modules_without_their_action_plugin(tmp_pa
     assert run.rc == 0, run.output
     assert len(emulators["win1"].requests) == 1
     assert not took_the_windows_path(emulators["win1"])
+
+
+def test_module_defaults_of_the_action_group_apply_on_windows_too(tmp_path, windows_collections, pair):
+    emulators = pair("status=500")
+    inventory = inventory_file(tmp_path, {host: emulator.url for host, emulator in emulators.items()})
+    playbook = play("imds.azure.metadata_facts").replace(
+        "  tasks:", "  module_defaults:\n    group/imds.azure.imds:\n      max_retry_time: 0\n  tasks:")
+    run = run_playbook(tmp_path, playbook, inventory=inventory, env={"ANSIBLE_COLLECTIONS_PATH": windows_collections})
+    assert run.rc == 2, run.output
+    seen = assert_same(run, emulators)
+    assert seen["error_type"] == "ImdsServerError" and seen["attempts"] == 1
+
+
+def test_async_is_refused_on_windows_with_a_reason(tmp_path, windows_collections, pair):
+    emulators = pair()
+    inventory = inventory_file(tmp_path, {host: emulator.url for host, emulator in emulators.items()})
+    playbook = play("imds.azure.metadata_facts") + "      async: 30\n      poll: 2\n"
+    run = run_playbook(tmp_path, playbook, inventory=inventory, env={"ANSIBLE_COLLECTIONS_PATH": windows_collections})
+    assert run.rc == 2, run.output
+    assert run.task("gather", "lin1")["status"] == "ok"
+    assert "does not support async on Windows hosts" in run.task("gather", "win1")["result"]["msg"]
+    assert not emulators["win1"].requests
