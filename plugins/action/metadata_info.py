@@ -3,12 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Action plugin of imds.azure.metadata_info: the module itself on POSIX hosts; on Windows hosts the
-module's logic on the controller, with each HTTP attempt made on the host."""
+module's logic on the controller, with each HTTP attempt made on the host. Either way, secret answers
+(identity tokens, user data) are hidden from output."""
 
 from __future__ import annotations
 
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import ImdsModuleAction
+from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import hide_if_secret, metadata_info_is_secret
 
 
 class ActionModule(ImdsModuleAction):
     MODULE_NAME = "imds.azure.metadata_info"
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        return hide_if_secret(result, metadata_info_is_secret(self._task.args))

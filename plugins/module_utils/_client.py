@@ -24,8 +24,6 @@ from ansible_collections.imds.azure.plugins.module_utils import _transport
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
     DEFAULT_API_VERSION,
     DEFAULT_SCHEDULED_EVENTS_API_VERSION,
-    INSTANCE_API_VERSIONS,
-    SCHEDULED_EVENTS_API_VERSIONS,
     newest_known,
 )
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
@@ -44,6 +42,7 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsThrottledError,
     excerpt,
 )
+from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for_path
 from ansible_collections.imds.azure.plugins.module_utils._retry import (
     DEFAULT_MAX_RETRY_TIME,
     RetryState,
@@ -56,6 +55,11 @@ ENDPOINT_ENV_VAR = "AZURE_IMDS_ENDPOINT"
 MIN_REQUEST_INTERVAL = 0.21
 
 _SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# OAuth-style error codes ("invalid_request") cannot hold a token, so they may be quoted from private paths.
+_ERROR_CODE_RE = re.compile(r"^[A-Za-z_]{1,40}$")
+NOT_QUOTED = "(the answer is not quoted: this path can return secrets)"
+# Fixed texts that IMDS documents for the identity category; quoting them cannot leak anything.
+_DOCUMENTED_IDENTITY_ERRORS = frozenset({"Identity not found"})
 _NONCE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
 
 
@@ -164,36 +168,41 @@ class ImdsClient:
             raise ImdsRequestError("An identity token needs a resource, for example https://management.azure.com/.")
         params = {"resource": resource}
         params.update(chosen)
-        return self.get("identity/oauth2/token", params=params, retry_not_found=True)
+        return self.get("identity/oauth2/token", params=params)
 
     def identity_info(self) -> ImdsResult:
-        return self.get("identity/info", retry_not_found=True)
+        return self.get("identity/info")
 
     def loadbalancer(self) -> ImdsResult:
         return self.get("loadbalancer")
 
     def scheduled_events(self, api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
-        return self.get("scheduledevents", api_version=api_version, known_versions=SCHEDULED_EVENTS_API_VERSIONS)
+        return self.get("scheduledevents", api_version=api_version)
 
     def approve_scheduled_events(self, event_ids: list,
                                  api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
         if not event_ids or not all(isinstance(e, str) and e for e in event_ids):
             raise ImdsRequestError("Give at least one scheduled event id (a non-empty string) to approve.")
         body = json.dumps({"StartRequests": [{"EventId": e} for e in event_ids]}).encode("utf-8")
-        return self.get("scheduledevents", api_version=api_version, known_versions=SCHEDULED_EVENTS_API_VERSIONS,
+        return self.get("scheduledevents", api_version=api_version,
                         method="POST", body=body, expect="any")
 
     # -- generic request --------------------------------------------------------------
 
     def get(self, path, params: Optional[dict] = None, api_version: Optional[str] = "", expect: str = "json",
-            method: str = "GET", body: Optional[bytes] = None, known_versions: tuple = INSTANCE_API_VERSIONS,
-            retry_not_found: bool = False) -> ImdsResult:
+            method: str = "GET", body: Optional[bytes] = None, known_versions: Optional[tuple] = None,
+            retry_not_found: Optional[bool] = None) -> ImdsResult:
         """Request ``/metadata/<path>`` and return the decoded answer.
 
         ``api_version`` of ``""`` means the client's default; ``None`` sends none
-        (only ``versions`` takes none). ``expect`` is json, text or any.
+        (only ``versions`` takes none). ``expect`` is json, text or any. The known versions, the 404
+        retry rule and whether errors may quote the answer come from the path table (``_path_rules``)
+        unless given.
         """
         request_path = metadata_path(path)
+        rule = rule_for_path(request_path)
+        known_versions = rule.known_versions if known_versions is None else known_versions
+        retry_not_found = rule.retry_not_found if retry_not_found is None else retry_not_found
         version = self.api_version if api_version == "" else api_version
         extra = _check_params(params or {})
         state = RetryState(self._clock(), self.max_retry_time, retry_not_found=retry_not_found)
@@ -214,7 +223,7 @@ class ImdsClient:
                 self._sleep(decision.delay)
                 continue
             if 200 <= response.status < 300:
-                return _decode_success(response, url, version, expect, attempts)
+                return _decode_success(response, url, version, expect, attempts, rule.private)
             if 300 <= response.status < 400:
                 raise _redirect_error(response, url, attempts)
             if not version_retried and response.status == 400:
@@ -227,7 +236,7 @@ class ImdsClient:
             if decision.retry:
                 self._sleep(decision.delay)
                 continue
-            raise _http_error(response, url, version, attempts, decision.give_up_reason)
+            raise _http_error(response, url, version, attempts, decision.give_up_reason, rule.private)
 
     def _send(self, method: str, path_and_query: str, body: Optional[bytes]) -> _transport.HttpResponse:
         self._pace()
@@ -270,12 +279,24 @@ def _error_body(response: _transport.HttpResponse) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _error_text(response: _transport.HttpResponse) -> str:
+def _error_text(response: _transport.HttpResponse, private: bool = False) -> str:
+    """What the error body says, in a few words; from a private path only its error code."""
     data = _error_body(response)
+    if private:
+        code, description = data.get("error"), data.get("error_description")
+        if description in _DOCUMENTED_IDENTITY_ERRORS:
+            return "%s: %s" % (code if isinstance(code, str) and _ERROR_CODE_RE.match(code) else "error", description)
+        if isinstance(code, str) and _ERROR_CODE_RE.match(code):
+            return "error code %s; %s" % (code, NOT_QUOTED)
+        return NOT_QUOTED
     for key in ("error_description", "error", "message"):
         if isinstance(data.get(key), str) and data[key]:
             return excerpt(data[key])
     return excerpt(response.body) or response.reason or "no details"
+
+
+def _quoted(text: str, private: bool, limit: int = 120) -> str:
+    return NOT_QUOTED if private else excerpt(text, limit)
 
 
 def _version_fallback(response: _transport.HttpResponse, version: Optional[str], known: tuple) -> Optional[str]:
@@ -288,20 +309,20 @@ def _version_fallback(response: _transport.HttpResponse, version: Optional[str],
 
 
 def _decode_success(response: _transport.HttpResponse, url: str, version: Optional[str], expect: str,
-                    attempts: int) -> ImdsResult:
+                    attempts: int, private: bool = False) -> ImdsResult:
     content_type = response.content_type
     result = ImdsResult(url, response.status, version, content_type, attempts=attempts)
     if expect == "any" and not response.body.strip():
         return result
-    text = _decode_text(response, url)
+    text = _decode_text(response, url, private)
     if expect == "text":
         result.text = text
         return result
-    result.data = _parse_json(text, content_type, url)
+    result.data = _parse_json(text, content_type, url, private)
     return result
 
 
-def _decode_text(response: _transport.HttpResponse, url: str) -> str:
+def _decode_text(response: _transport.HttpResponse, url: str, private: bool = False) -> str:
     body = response.body
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
@@ -310,16 +331,18 @@ def _decode_text(response: _transport.HttpResponse, url: str) -> str:
     except UnicodeDecodeError as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not UTF-8 text (byte %d). IMDS always sends UTF-8; "
-            "something else answered." % (url, exc.start), url=url, status=response.status, body=response.body)
+            "something else answered." % (url, exc.start), url=url, status=response.status,
+            body=None if private else response.body)
 
 
-def _parse_json(text: str, content_type: str, url: str):
+def _parse_json(text: str, content_type: str, url: str, private: bool = False):
     stripped = text.lstrip()
     if content_type in ("text/html", "application/xhtml+xml") or stripped[:1] == "<":
         raise ImdsBadResponseError(
             "Expected JSON from %s but got HTML (%s). A proxy, captive portal or another web server "
             "answered instead of IMDS; IMDS must be reached directly, without a proxy. Body starts: %s"
-            % (url, content_type or "no content type", excerpt(text, 120)), url=url, body=text)
+            % (url, content_type or "no content type", _quoted(text, private)), url=url,
+            body=None if private else text)
     if not stripped:
         raise ImdsBadResponseError("IMDS at %s sent an empty body where JSON was expected. Retry later; "
                                    "if it persists, something other than IMDS answers." % url, url=url)
@@ -328,10 +351,18 @@ def _parse_json(text: str, content_type: str, url: str):
     except ValueError as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not valid JSON (%s). Body starts: %s. If you asked for a single "
-            "value, use format=text." % (url, exc, excerpt(text, 120)), url=url, body=text)
+            "value, use format=text." % (url, _json_problem(exc, private), _quoted(text, private)), url=url,
+            body=None if private else text)
     except RecursionError:
         raise ImdsBadResponseError("The JSON from %s is nested too deeply to be an IMDS document." % url,
                                    url=url)
+
+
+def _json_problem(exc: ValueError, private: bool) -> str:
+    """Where the JSON broke; the decoder's message can quote the text, so private paths get the position only."""
+    if private:
+        return "at character %s" % getattr(exc, "pos", "?")
+    return str(exc)
 
 
 def _redirect_error(response: _transport.HttpResponse, url: str, attempts: int) -> ImdsRedirectError:
@@ -344,10 +375,10 @@ def _redirect_error(response: _transport.HttpResponse, url: str, attempts: int) 
 
 
 def _http_error(response: _transport.HttpResponse, url: str, version: Optional[str], attempts: int,
-                give_up_reason: str) -> ImdsHttpError:
+                give_up_reason: str, private: bool = False) -> ImdsHttpError:
     status = response.status
-    detail = _error_text(response)
-    common = dict(url=url, status=status, body=response.body, attempts=attempts)
+    detail = _error_text(response, private)
+    common = dict(url=url, status=status, body=None if private else response.body, attempts=attempts)
     if status == 400:
         return _bad_request_error(response, url, version, detail, common)
     if status == 404 and "version" in detail.lower():
@@ -397,6 +428,9 @@ def _bad_request_error(response: _transport.HttpResponse, url: str, version: Opt
         hint = "A proxy added X-Forwarded-For: the request went through a proxy. Bypass every proxy for 169.254.169.254."
     elif "metadata" in lowered and "header" in lowered:
         hint = "The Metadata: true header did not arrive; something between this host and IMDS removed it."
+    elif "identity not found" in lowered:
+        hint = ("The VM has no managed identity matching the request: check client_id, object_id or msi_res_id "
+                "against the identities assigned to the VM (or assign one).")
     elif "format" in lowered or "leaf" in lowered:
         hint = "This path is a single value (a leaf): request it with format=text."
     else:

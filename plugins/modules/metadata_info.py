@@ -37,7 +37,7 @@ options:
     description:
       - V(json) parses the answer into RV(data). V(text) returns it unparsed in RV(text).
       - IMDS answers a single value (a leaf, such as C(instance/compute/vmId)) only with V(text).
-      - V(text) exists only for C(instance) paths.
+      - V(text) exists only for C(instance) paths; it is refused for the others before any request is sent.
     type: str
     choices: [json, text]
     default: json
@@ -56,10 +56,28 @@ options:
       - C(api-version) and C(format) have options of their own and are refused here.
     type: dict
     default: {}
+  include_user_data:
+    description:
+      - Return C(compute.userData) and C(compute.customData).
+      - When V(false), reading C(instance/compute/userData) or C(instance/compute/customData) fails, and both
+        keys are left out of the answers of C(instance) and C(instance/compute).
+      - When V(true), the whole task result is hidden from output (as C(no_log) does), because users put
+        bootstrap keys and join tokens in user data even though Azure tells them not to. The registered
+        variable still holds the data for the next task.
+    type: bool
+    default: false
+    version_added: 0.2.0
 notes:
-  - An C(identity/oauth2/token) answer contains an access token. Use C(no_log) on such a task.
+  - The api-version, the formats, the retry rules and whether an answer is secret come from one table of
+    IMDS paths shared by every module of this collection.
+  - An C(identity/oauth2/token) answer holds a bearer token, so its task result is hidden from output at
+    every verbosity (as C(no_log) does); the registered variable still holds it. Prefer
+    M(imds.azure.identity_token), which does the same with clearer options.
+  - Error messages for C(identity) and user data paths never quote what IMDS answered; they name the path
+    and the status.
 seealso:
   - module: imds.azure.metadata_facts
+  - module: imds.azure.identity_token
 author:
   - imds.azure contributors (@imds-azure)
 """
@@ -123,12 +141,6 @@ status:
   sample: 200
 """
 
-from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
-    DEFAULT_API_VERSION,
-    DEFAULT_SCHEDULED_EVENTS_API_VERSION,
-    INSTANCE_API_VERSIONS,
-    SCHEDULED_EVENTS_API_VERSIONS,
-)
 from ansible_collections.imds.azure.plugins.module_utils._client import metadata_path
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsApiVersionError,
@@ -140,22 +152,31 @@ from ansible_collections.imds.azure.plugins.module_utils._module import (
     client_from_params,
     run_module,
 )
+from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
+    SECRET_USER_DATA,
+    may_be_leaf,
+    rule_for,
+    segments_of,
+    strip_user_data,
+)
 
 
-def category_defaults(request_path: str) -> tuple:
-    """Return (api_version, known versions) for a ``/metadata/...`` path."""
-    category = request_path.split("/")[2]
-    if category == "versions":
-        return None, INSTANCE_API_VERSIONS
-    if category == "scheduledevents":
-        return DEFAULT_SCHEDULED_EVENTS_API_VERSION, SCHEDULED_EVENTS_API_VERSIONS
-    return DEFAULT_API_VERSION, INSTANCE_API_VERSIONS
+def check_request(segments: tuple, rule, fmt: str, query: dict, include_user_data: bool) -> None:
+    """Refuse, before sending anything, what the path table says IMDS or this module will not do."""
+    if "format" in query:
+        raise ImdsRequestError("Set the answer format with the format option, not in query.")
+    if fmt == "text" and not rule.text_format:
+        raise ImdsRequestError("format=text exists only for instance paths; %s answers JSON, so use format: json."
+                               % "/".join(segments))
+    if rule.secret == SECRET_USER_DATA and not include_user_data:
+        raise ImdsRequestError(
+            "%s is user data, which often holds secrets (bootstrap keys, join tokens). Set include_user_data: true "
+            "to read it; the result is then hidden from task output." % "/".join(segments))
 
 
-def leaf_hint(error: ImdsBadRequestError, request_path: str, fmt: str) -> ImdsBadRequestError:
+def leaf_hint(error: ImdsBadRequestError, segments: tuple, fmt: str) -> ImdsBadRequestError:
     """Add "use format=text" to a 400 on an instance path that may be a leaf."""
-    segments = request_path.split("/")[2:]
-    if fmt == "json" and segments[0] == "instance" and len(segments) > 2 and "format=text" not in error.message:
+    if fmt == "json" and may_be_leaf(segments) and "format=text" not in error.message:
         error.message += (" %s may be a single value (a leaf); IMDS returns leaves only with format=text, "
                           "so set format: text." % "/".join(segments))
     return error
@@ -167,6 +188,7 @@ def argument_spec() -> dict:
         path=dict(type="str", required=True),
         format=dict(type="str", choices=["json", "text"], default="json"),
         query=dict(type="dict", default={}),
+        include_user_data=dict(type="bool", default=False),
     )
     return spec
 
@@ -175,27 +197,29 @@ def read(params: dict, **context) -> dict:
     """The module result for validated ``params``; raises ImdsError.
 
     ``context`` (transport, environ) is given when this runs on the controller for a
-    Windows host, through the action plugin.
+    Windows host, through the action plugin. The path table (``_path_rules``) decides the
+    api-version, the format and what is secret, once.
     """
     fmt = params["format"]
-    request_path = metadata_path(params["path"])
-    default_version, known_versions = category_defaults(request_path)
+    segments = segments_of(metadata_path(params["path"]))
+    rule = rule_for(segments)
     query = dict(params["query"])
-    if "format" in query:
-        raise ImdsRequestError("Set the answer format with the format option, not in query.")
-    if request_path.startswith("/metadata/instance") or fmt == "text":
+    check_request(segments, rule, fmt, query, params["include_user_data"])
+    if rule.text_format:
         query["format"] = fmt
     client = client_from_params(params, **context)
     try:
-        result = client.get(request_path, params=query, api_version=params["api_version"] or default_version,
-                            expect=fmt, known_versions=known_versions)
+        result = client.get(list(segments), params=query, api_version=params["api_version"] or rule.default_version,
+                            expect=fmt)
     except ImdsApiVersionError:
         raise
     except ImdsBadRequestError as exc:
-        raise leaf_hint(exc, request_path, fmt)
+        raise leaf_hint(exc, segments, fmt)
     output = dict(changed=False, url=result.url, api_version=result.api_version, status=result.status)
     if fmt == "text":
         output["text"] = result.text
+    elif rule.contains_user_data and not params["include_user_data"]:
+        output["data"] = strip_user_data(result.data, segments)
     else:
         output["data"] = result.data
     return output

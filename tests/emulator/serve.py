@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-rate-limit", action="store_true", help="never answer 429 on its own")
     parser.add_argument("--max-version", help="pretend to be an older IMDS that knows versions up to this one")
     parser.add_argument("--no-identity", action="store_true", help="no managed identity is assigned")
+    parser.add_argument("--identities", type=Path,
+                        help='JSON {"systemAssigned": {"client_id", "object_id"} or null, "userAssigned": '
+                             '[{"client_id", "object_id", "msi_res_id"}, ...]}: the identities the VM has')
     parser.add_argument("--write-root", help="write the attestation root CA certificate (PEM) to this file")
     parser.add_argument("--request-log", help="append one JSON line per request to this file")
     return parser
@@ -45,6 +48,8 @@ def main(argv: list | None = None) -> int:
     args = build_parser().parse_args(argv)
     host, port = args.bind
     kwargs = {}
+    if args.identities:
+        kwargs["identities"] = json.loads(args.identities.read_text(encoding="utf-8"))
     if args.max_version:
         kwargs["supported_versions"] = tuple(v for v in ImdsEmulator.default_versions() if v <= args.max_version)
     emulator = ImdsEmulator(profile=args.profile, host=host, port=port,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import collections
 import datetime
 import json
@@ -17,6 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 from emulator import instance
 from emulator.events import ScheduledEvents, UnknownEventError
 from emulator.faults import Fault, FaultPlan
+from emulator.identities import DEFAULT_OBJECT_ID, SELECTORS, Identities, IdentityError
 from emulator.pki import EmulatorPki
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -110,7 +110,8 @@ class ImdsEmulator:
                  supported_versions: tuple = API_VERSIONS, newest_versions: list | None = None,
                  identity: bool = True, tenant_id: str = "abd8daee-d393-4239-9377-883adda3d40f",
                  client_id: str = "be5947ed-3560-4afe-9504-59967a63f810", loadbalancer: dict | None = None,
-                 leaf_common_name: str = "metadata.azure.com", request_log: str | None = None) -> None:
+                 leaf_common_name: str = "metadata.azure.com", request_log: str | None = None,
+                 identities: Identities | dict | None = None) -> None:
         self.profile = profile if isinstance(profile, dict) else instance.load_profile(profile)
         self.host = host
         self.port = port
@@ -119,9 +120,16 @@ class ImdsEmulator:
         self.supported_versions = tuple(supported_versions)
         # What a 400 lists; the default is the three newest supported versions, newest first.
         self.newest_versions = list(newest_versions or sorted(self.supported_versions, reverse=True)[:3])
-        self.identity = identity
         self.tenant_id = tenant_id
         self.client_id = client_id
+        # ``identities`` (a profile's {"systemAssigned", "userAssigned"}) wins; else one system-assigned
+        # identity with ``client_id``, or none when ``identity`` is false.
+        if isinstance(identities, dict):
+            identities = Identities.from_dict(dict({"tenantId": tenant_id}, **identities))
+        if identities is None:
+            system = {"client_id": client_id, "object_id": DEFAULT_OBJECT_ID} if identity else None
+            identities = Identities(system, tenant_id=tenant_id)
+        self.identities = identities
         if loadbalancer is None:
             with open(DATA_DIR / "loadbalancer.json", encoding="utf-8") as handle:
                 loadbalancer = json.load(handle)
@@ -318,29 +326,23 @@ class ImdsEmulator:
         error = self._version_error(params, "identity")
         if error:
             return error
-        if not self.identity:
-            return json_reply(400, {"error": "invalid_request", "error_description": "Identity not found"})
+        if not self.identities.any:
+            return self._identity_error("Identity not found")
         if route == ["info"]:
-            return json_reply(200, {"tenantId": self.tenant_id})
+            return json_reply(200, {"tenantId": self.identities.tenant_id})
         if not params.get("resource"):
-            return json_reply(400, {"error": "invalid_request",
-                                    "error_description": "Required query variable 'resource' is missing"})
-        if sum(1 for key in ("client_id", "object_id", "msi_res_id") if params.get(key)) > 1:
-            return json_reply(400, {"error": "invalid_request",
-                                    "error_description": "Only one of client_id, object_id, msi_res_id may be given"})
-        return json_reply(200, self._token(params["resource"]))
+            return self._identity_error("Required query variable 'resource' is missing")  # (assumed)
+        if sum(1 for key in SELECTORS if params.get(key)) > 1:
+            return self._identity_error("Only one of client_id, object_id, msi_res_id may be given")  # (assumed)
+        try:
+            chosen = self.identities.select(params)
+        except IdentityError as exc:
+            return self._identity_error(exc.args[0])
+        return json_reply(200, self.identities.token(chosen, params["resource"]))
 
-    def _token(self, resource: str) -> dict:
-        now = int(time.time())
-
-        def part(data: dict) -> str:
-            return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
-
-        token = ".".join([part({"typ": "JWT", "alg": "none"}),
-                          part({"aud": resource, "tid": self.tenant_id, "iat": now}), "emulator"])
-        return {"access_token": token, "client_id": self.client_id, "expires_in": "3599",
-                "expires_on": str(now + 3599), "ext_expires_in": "3599", "not_before": str(now),
-                "resource": resource, "token_type": "Bearer"}
+    @staticmethod
+    def _identity_error(description: str) -> Reply:
+        return json_reply(400, {"error": "invalid_request", "error_description": description})
 
     def _loadbalancer(self, _method, route, params, _body) -> Reply:
         error = self._version_error(params, "loadbalancer")

@@ -84,7 +84,7 @@ def test_other_categories(tmp_path, emulator):
     assert events["data"]["Events"][0]["EventId"] == event["EventId"]
     assert "Description" not in run.task("old_events")["result"]["data"]["Events"][0]
     assert run.task("identity")["result"]["data"] == {"tenantId": emulator.tenant_id}
-    assert run.task("token")["result"]["data"]["resource"] == "https://vault.azure.net"
+    assert "censored" in run.task("token")["result"] and "data" not in run.task("token")["result"]
     attested = run.task("attested")["result"]["data"]
     assert attested["encoding"] == "pkcs7"
     content = verify_signature(tmp_path, emulator, attested["signature"])
@@ -108,7 +108,8 @@ def verify_signature(tmp_path, emulator, signature: str) -> dict:
     ({"path": "../../etc/passwd"}, "Invalid IMDS path segment"),
     ({"path": "instance", "query": {"format": "text"}}, "format option"),
     ({"path": "instance", "query": {"api-version": "2017-08-01"}}, "api_version option"),
-    ({"path": "attested/document", "format": "text"}, "(400"),
+    ({"path": "attested/document", "format": "text"}, "format=text exists only for instance paths"),
+    ({"path": "instance/compute/userData", "format": "text"}, "include_user_data: true"),
 ])
 def test_bad_requests(tmp_path, emulator, options, words):
     run = run_tasks(tmp_path, emulator, info_task("bad", **options))
@@ -123,3 +124,28 @@ def test_unknown_api_version_falls_back_once(tmp_path, make_emulator):
     assert run.rc == 0, run.output
     assert run.task("compute")["result"]["api_version"] == "2021-02-01"
     assert [r.status for r in emulator.requests] == [400, 200]
+
+
+def test_user_data_only_when_asked_and_then_hidden(tmp_path, emulator):
+    tasks = "\n".join([
+        info_task("instance", path="instance"),
+        info_task("compute", path="instance/compute"),
+        info_task("refused", path="instance/compute/userData", format="text"),
+        info_task("asked", path="instance/compute/userData", format="text", include_user_data=True)
+        + "\n      register: asked",
+        info_task("asked_compute", path="instance/compute", include_user_data=True) + "\n      register: asked_compute",
+        "    - name: usable\n      ansible.builtin.assert:\n        that:\n"
+        "          - asked.text == 'Zm9vYmFy'\n          - asked_compute.data.userData == 'Zm9vYmFy'",
+    ])
+    run = run_tasks(tmp_path, emulator, tasks, args=["-vvv"])
+    assert run.rc == 0, run.output
+    assert "userData" not in run.task("instance")["result"]["data"]["compute"]
+    assert "userData" not in run.task("compute")["result"]["data"]
+    assert run.task("compute")["result"]["data"]["vmId"]
+    assert run.task("refused")["status"] == "failed"
+    for name in ("asked", "asked_compute"):
+        assert "censored" in run.task(name)["result"]
+    assert run.task("usable")["status"] == "ok"
+    assert "Zm9vYmFy" not in run.stdout + run.stderr
+    # The refused read never reached IMDS: instance, compute and the two asked-for reads did.
+    assert len(emulator.requests_to("/metadata/instance")) == 4

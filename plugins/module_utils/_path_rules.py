@@ -1,0 +1,132 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this module_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""What IMDS does at each path, in one table read by every module, plugin and the client.
+
+A path (``/metadata/`` stripped, split at ``/``) is matched by its longest prefix in
+``PATH_RULES``. The rule says which api-versions the path knows and which one to
+send by default, whether ``format=text`` exists there, whether a 404 is worth
+retrying, and whether the answer is a secret that output, errors and logs must
+never show.
+"""
+
+from typing import Optional, Sequence
+
+from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
+    DEFAULT_API_VERSION,
+    DEFAULT_SCHEDULED_EVENTS_API_VERSION,
+    INSTANCE_API_VERSIONS,
+    SCHEDULED_EVENTS_API_VERSIONS,
+)
+
+# Kinds of secret an answer can hold.
+SECRET_NONE = ""
+SECRET_TOKEN = "token"          # identity/oauth2/token: a bearer token
+SECRET_USER_DATA = "user_data"  # compute.userData / compute.customData: user-supplied bootstrap data
+
+# Keys of ``compute`` that hold user data (IMDS.md: base64, often holding join keys).
+USER_DATA_KEYS = ("userData", "customData")
+
+
+class PathRule(object):
+    """How IMDS treats the paths under one prefix."""
+
+    __slots__ = ("prefix", "known_versions", "default_version", "text_format", "retry_not_found", "secret",
+                 "methods", "contains_user_data", "private")
+
+    def __init__(self, prefix, known_versions=INSTANCE_API_VERSIONS, default_version=DEFAULT_API_VERSION,
+                 text_format=False, retry_not_found=False, secret=SECRET_NONE, methods=("GET",),
+                 contains_user_data=False, private=False):
+        # type: (tuple, tuple, Optional[str], bool, bool, str, tuple, bool, bool) -> None
+        self.prefix = prefix
+        self.known_versions = known_versions
+        self.default_version = default_version
+        self.text_format = text_format
+        self.retry_not_found = retry_not_found
+        self.secret = secret
+        self.methods = methods
+        # The answer is an object that may carry compute.userData/customData inside it.
+        self.contains_user_data = contains_user_data
+        # Error messages never quote what these paths answered (bodies, error descriptions).
+        self.private = private or bool(secret)
+
+    def __repr__(self):
+        return "PathRule(%s)" % "/".join(self.prefix)
+
+
+# Longest prefix wins. Sources: IMDS.md (categories, versions, errors, retry practice).
+PATH_RULES = (
+    # /metadata/versions takes no api-version at all.
+    PathRule(("versions",), default_version=None),
+    PathRule(("instance",), text_format=True, contains_user_data=True),
+    PathRule(("instance", "compute"), text_format=True, contains_user_data=True),
+    PathRule(("instance", "compute", "userData"), text_format=True, secret=SECRET_USER_DATA),
+    PathRule(("instance", "compute", "customData"), text_format=True, secret=SECRET_USER_DATA),
+    PathRule(("attested",)),
+    # Identity answers 404 while the identity is still being assigned at start-up: retry it.
+    PathRule(("identity",), retry_not_found=True, private=True),
+    PathRule(("identity", "oauth2", "token"), retry_not_found=True, secret=SECRET_TOKEN),
+    PathRule(("loadbalancer",)),
+    PathRule(("scheduledevents",), known_versions=SCHEDULED_EVENTS_API_VERSIONS,
+             default_version=DEFAULT_SCHEDULED_EVENTS_API_VERSION, methods=("GET", "POST")),
+)
+
+# A category this table does not know yet (IMDS adds some now and then) is treated plainly.
+UNKNOWN_CATEGORY_RULE = PathRule(())
+
+_RULES_BY_PREFIX = dict((rule.prefix, rule) for rule in PATH_RULES)
+
+
+def rule_for(segments):
+    # type: (Sequence[str]) -> PathRule
+    """The rule of the longest matching prefix of ``segments`` (path segments below /metadata/)."""
+    segments = tuple(str(s) for s in segments)
+    for length in range(len(segments), 0, -1):
+        rule = _RULES_BY_PREFIX.get(segments[:length])
+        if rule is not None:
+            return rule
+    return UNKNOWN_CATEGORY_RULE
+
+
+def segments_of(request_path):
+    # type: (str) -> tuple
+    """``/metadata/a/b`` -> ``("a", "b")``."""
+    parts = [p for p in request_path.split("/") if p]
+    if parts and parts[0] == "metadata":
+        parts = parts[1:]
+    return tuple(parts)
+
+
+def rule_for_path(request_path):
+    # type: (str) -> PathRule
+    return rule_for(segments_of(request_path))
+
+
+def may_be_leaf(segments):
+    # type: (Sequence[str]) -> bool
+    """Could this instance path name a single value (which IMDS returns only as text)?
+
+    ``instance`` and ``instance/compute|network`` are objects; anything deeper may be a leaf.
+    """
+    return rule_for(segments).text_format and len(segments) > 2
+
+
+def strip_user_data(document, segments):
+    # type: (object, Sequence[str]) -> object
+    """Return ``document`` (the JSON answer at ``segments``) without compute.userData/customData."""
+    segments = tuple(segments)
+    if segments == ("instance",) and isinstance(document, dict) and isinstance(document.get("compute"), dict):
+        document = dict(document)
+        document["compute"] = _without_user_data(document["compute"])
+    elif segments == ("instance", "compute") and isinstance(document, dict):
+        document = _without_user_data(document)
+    return document
+
+
+def _without_user_data(compute):
+    # type: (dict) -> dict
+    return dict((key, value) for key, value in compute.items() if key not in USER_DATA_KEYS)
