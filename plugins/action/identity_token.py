@@ -6,17 +6,13 @@
 
 from __future__ import annotations
 
-from ansible.plugins.action import ActionBase
-
-from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import hide_if_secret
+from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import SecretHidingAction
 
 
-class ActionModule(ActionBase):
+class ActionModule(SecretHidingAction):
     """The token reaches ``register`` only; callbacks see a censored result."""
 
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # no longer has any effect
-        result.update(self._execute_module(module_name="imds.azure.identity_token", module_args=self._task.args,
-                                           task_vars=task_vars))
-        return hide_if_secret(result, secret=True)
+    MODULE = "imds.azure.identity_token"
+
+    def is_secret(self, args: dict) -> bool:
+        return True

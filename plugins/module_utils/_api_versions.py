@@ -20,9 +20,9 @@ INSTANCE_API_VERSIONS = (
     "2023-07-01", "2023-11-15", "2024-03-15", "2024-07-17", "2025-04-07",
 )
 
-# Scheduled events are versioned on their own.
+# Scheduled events are versioned on their own (IMDS.md, Scheduled events).
 SCHEDULED_EVENTS_API_VERSIONS = (
-    "2017-03-01", "2017-08-01", "2017-11-01", "2019-01-01", "2019-08-01", "2020-07-01",
+    "2017-03-01", "2017-08-01", "2017-11-01", "2019-01-01", "2019-04-01", "2019-08-01", "2020-07-01",
 )
 
 DEFAULT_API_VERSION = INSTANCE_API_VERSIONS[-1]

@@ -36,6 +36,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-rate-limit", action="store_true", help="never answer 429 on its own")
     parser.add_argument("--max-version", help="pretend to be an older IMDS that knows versions up to this one")
     parser.add_argument("--no-identity", action="store_true", help="no managed identity is assigned")
+    parser.add_argument("--scheduled-events", type=Path,
+                        help="a scheduled events document in IMDS's newest shape (api-version 2020-07-01: "
+                             "DocumentIncarnation, Events with every field); older api-versions get their own "
+                             "fields, approval starts events and started events finish after DurationInSeconds")
     parser.add_argument("--identities", type=Path,
                         help='JSON {"systemAssigned": {"client_id", "object_id"} or null, "userAssigned": '
                              '[{"client_id", "object_id", "msi_res_id"}, ...]}: the identities the VM has')
@@ -48,6 +52,8 @@ def main(argv: list | None = None) -> int:
     args = build_parser().parse_args(argv)
     host, port = args.bind
     kwargs = {}
+    if args.scheduled_events:
+        kwargs["scheduled_events"] = json.loads(args.scheduled_events.read_text(encoding="utf-8"))
     if args.identities:
         kwargs["identities"] = json.loads(args.identities.read_text(encoding="utf-8"))
     if args.max_version:

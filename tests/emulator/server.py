@@ -14,6 +14,8 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from emulator import instance
+from emulator.events import PREVIEW_VERSION as SCHEDULED_EVENTS_PREVIEW
+from emulator.events import VERSIONS as SCHEDULED_EVENTS_VERSIONS
 from emulator.events import ScheduledEvents, UnknownEventError
 from emulator.faults import Fault, FaultPlan
 from emulator.identities import DEFAULT_OBJECT_ID, SELECTORS, Identities, IdentityError
@@ -28,11 +30,10 @@ API_VERSIONS = (
     "2021-01-01", "2021-02-01", "2021-03-01", "2021-05-01", "2021-08-01", "2021-10-01", "2021-11-01",
     "2021-11-15", "2021-12-13", "2023-07-01", "2023-11-15", "2024-03-15", "2024-07-17", "2025-04-07",
 )
-SCHEDULED_EVENTS_VERSIONS = ("2017-03-01", "2017-08-01", "2017-11-01", "2019-01-01", "2019-08-01", "2020-07-01")
 
 # The first version of each category (seeds, "endpoint categories").
 CATEGORY_SINCE = {"attested": "2018-10-01", "identity": "2018-02-01", "instance": instance.INSTANCE_SINCE,
-                  "loadbalancer": "2020-10-01", "scheduledevents": "2017-08-01"}
+                  "loadbalancer": "2020-10-01", "scheduledevents": SCHEDULED_EVENTS_PREVIEW}
 
 # Documented error texts; the ones marked (assumed) are not documented word for word.
 ERR_VERSION = ("Bad request. api-version is invalid or was not specified in the request. "
@@ -111,7 +112,7 @@ class ImdsEmulator:
                  identity: bool = True, tenant_id: str = "abd8daee-d393-4239-9377-883adda3d40f",
                  client_id: str = "be5947ed-3560-4afe-9504-59967a63f810", loadbalancer: dict | None = None,
                  leaf_common_name: str = "metadata.azure.com", request_log: str | None = None,
-                 identities: Identities | dict | None = None) -> None:
+                 identities: Identities | dict | None = None, scheduled_events: dict | None = None) -> None:
         self.profile = profile if isinstance(profile, dict) else instance.load_profile(profile)
         self.host = host
         self.port = port
@@ -135,7 +136,10 @@ class ImdsEmulator:
                 loadbalancer = json.load(handle)
         self.loadbalancer = loadbalancer
         self.pki = EmulatorPki(leaf_common_name)
-        self.events = ScheduledEvents()
+        # Given a document (serve.py --scheduled-events), started events finish on their own, as on Azure.
+        self.events = ScheduledEvents(auto_complete=scheduled_events is not None)
+        if scheduled_events is not None:
+            self.events.load(scheduled_events)
         self.faults = FaultPlan()
         self.requests = []  # type: list[RecordedRequest]
         self._request_log = request_log
@@ -228,12 +232,14 @@ class ImdsEmulator:
             return error_reply(405, ERR_METHOD)
         if "x-forwarded-for" in headers:
             return error_reply(400, ERR_FORWARDED)
-        if headers.get("metadata", "").lower() != "true":
-            return error_reply(400, ERR_METADATA_HEADER)
         names = [name for name, _value in query]
         if len(names) != len(set(names)):
             return error_reply(400, ERR_DUPLICATE)
         params = dict(query)
+        # The scheduled events preview (2017-03-01) did not yet require the header.
+        preview = category == "scheduledevents" and params.get("api-version") == SCHEDULED_EVENTS_PREVIEW
+        if headers.get("metadata", "").lower() != "true" and not preview:
+            return error_reply(400, ERR_METADATA_HEADER)
         handler = {
             "versions": self._versions,
             "instance": self._instance,

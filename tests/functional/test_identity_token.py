@@ -12,12 +12,26 @@ import json
 
 import pytest
 from emulator.identities import Identities
-from helpers.ansible_runner import run_playbook
+from helpers.ansible_runner import module_play, run_playbook
 
 USER_IDENTITY = {"client_id": "11111111-2222-3333-4444-555555555555", "object_id": "aaaaaaaa-0000-0000-0000-000000000001",
                  "msi_res_id": "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
                                "userAssignedIdentities/app"}
 SYSTEM_IDENTITY = {"client_id": "be5947ed-3560-4afe-9504-59967a63f810", "object_id": "0f6a3c9e-3a43-4e63-9c4e-8b0a6f0b1c11"}
+
+
+def play(*tasks: str) -> str:
+    """A play on localhost with ``tasks`` (YAML task items, indented for the tasks list)."""
+    return "- hosts: all\n  gather_facts: false\n  tasks:\n" + "\n".join(tasks)
+
+
+def token_task(options: str = "", register: str = "vault_token", extra: str = "") -> str:
+    """An identity_token task for Key Vault unless ``options`` (YAML lines) say otherwise."""
+    lines = ["    - name: token", "      imds.azure.identity_token:"]
+    lines += ["        " + line for line in (options or "resource: https://vault.azure.net").splitlines()]
+    lines.append("      register: %s" % register)
+    lines += ["      " + line for line in extra.splitlines()]
+    return "\n".join(lines) + "\n"
 
 
 def captured(tmp_path, run) -> str:
@@ -34,16 +48,7 @@ def run_verbose(tmp_path, emulator, playbook: str):
     return run_playbook(tmp_path, playbook, env=env, args=["-vvvv"])
 
 
-TOKEN_PLAYBOOK = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: token
-      imds.azure.identity_token:
-        resource: https://vault.azure.net
-      register: vault_token
-
-    - name: raw token path
+TOKEN_PLAYBOOK = play(token_task(), """    - name: raw token path
       imds.azure.metadata_info:
         path: identity/oauth2/token
         query:
@@ -66,7 +71,7 @@ TOKEN_PLAYBOOK = """
           - vault_token.resource == 'https://vault.azure.net'
           - raw_token.data.access_token | length > 20
         quiet: true
-"""
+""")
 
 
 def test_tokens_never_shown_yet_usable(tmp_path, make_emulator):
@@ -90,18 +95,10 @@ def test_tokens_never_shown_yet_usable(tmp_path, make_emulator):
 def test_the_capture_catches_a_printed_token(tmp_path, make_emulator):
     """Control: a task that prints the token puts it in the capture, so the test above can fail."""
     emulator = make_emulator(rate_limit=None)
-    playbook = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: token
-      imds.azure.identity_token:
-        resource: https://vault.azure.net
-      register: vault_token
-    - name: careless
+    playbook = play(token_task(), """    - name: careless
       ansible.builtin.debug:
         msg: "{{ vault_token.access_token }}"
-"""
+""")
     run = run_verbose(tmp_path, emulator, playbook)
     assert run.rc == 0, run.output
     assert emulator.identities.issued_tokens[0] in captured(tmp_path, run)
@@ -119,20 +116,12 @@ IDENTITIES = {"systemAssigned": None, "userAssigned": [USER_IDENTITY]}
 ])
 def test_identity_selectors(tmp_path, make_emulator, selector, outcome):
     emulator = make_emulator(identities=IDENTITIES)
-    options = "".join("\n        %s: %s" % (key, json.dumps(value)) for key, value in selector.items())
-    playbook = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: token
-      imds.azure.identity_token:
-        resource: https://management.azure.com/{options}
-      register: token
-      ignore_errors: true
-    - name: show client
+    options = "resource: https://management.azure.com/" + "".join(
+        "\n%s: %s" % (key, json.dumps(value)) for key, value in selector.items())
+    playbook = play(token_task(options, register="token", extra="ignore_errors: true"), """    - name: show client
       ansible.builtin.debug:
-        msg: "{{{{ token.client_id | default(token.msg) }}}}"
-""".format(options=options)
+        msg: "{{ token.client_id | default(token.msg) }}"
+""")
     run = run_playbook(tmp_path, playbook, env={"AZURE_IMDS_ENDPOINT": emulator.url})
     assert run.rc == 0, run.output
     assert outcome in run.task("show client")["result"]["msg"]
@@ -144,17 +133,8 @@ def test_identity_selectors(tmp_path, make_emulator, selector, outcome):
 
 
 def test_selectors_are_mutually_exclusive(tmp_path, emulator):
-    playbook = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: token
-      imds.azure.identity_token:
-        resource: https://management.azure.com/
-        client_id: a
-        object_id: b
-      ignore_errors: true
-"""
+    playbook = play(token_task("resource: https://management.azure.com/\nclient_id: a\nobject_id: b",
+                               extra="ignore_errors: true"))
     run = run_playbook(tmp_path, playbook, env={"AZURE_IMDS_ENDPOINT": emulator.url})
     assert run.task("token")["status"] == "failed"
     assert "mutually exclusive" in run.task("token")["result"]["msg"]
@@ -165,35 +145,19 @@ def test_identity_404_at_start_up_is_retried(tmp_path, make_emulator):
     from emulator.faults import Fault  # pylint: disable=import-outside-toplevel
     emulator = make_emulator(rate_limit=None)
     emulator.add_fault(Fault(status=404, path="/metadata/identity/oauth2/token", count=1))
-    playbook = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: token
-      imds.azure.identity_token:
-        resource: https://management.azure.com/
-      register: token
-"""
+    playbook = play(token_task("resource: https://management.azure.com/"))
     run = run_playbook(tmp_path, playbook, env={"AZURE_IMDS_ENDPOINT": emulator.url})
     assert run.rc == 0, run.output
     assert [r.status for r in emulator.requests_to("/metadata/identity")] == [404, 200]
 
 
 def test_error_from_a_token_path_quotes_nothing(tmp_path, make_emulator):
-    """A 500 whose body carries a token-like string: the error names path and status only."""
+    """A broken answer on the token path: the error names path and status, and quotes nothing of it."""
     from emulator.faults import Fault  # pylint: disable=import-outside-toplevel
     emulator = make_emulator(rate_limit=None, identities=Identities(SYSTEM_IDENTITY))
     emulator.add_fault(Fault(kind="malformed", path="/metadata/identity/oauth2/token"))
-    playbook = """
-- hosts: all
-  gather_facts: false
-  tasks:
-    - name: token
-      imds.azure.metadata_info:
-        path: identity/oauth2/token
-        query: {resource: "https://management.azure.com/"}
-      ignore_errors: true
-"""
+    playbook = module_play("imds.azure.metadata_info", "path: identity/oauth2/token\n"
+                           "query: {resource: 'https://management.azure.com/'}", name="token", ignore_errors=True)
     run = run_playbook(tmp_path, playbook, env={"AZURE_IMDS_ENDPOINT": emulator.url})
     result = run.task("token")["result"]
     assert run.task("token")["status"] == "failed" and "/metadata/identity/oauth2/token" in result["msg"]
