@@ -42,7 +42,7 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsThrottledError,
     excerpt,
 )
-from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for_path
+from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for_path, version_for
 from ansible_collections.imds.azure.plugins.module_utils._retry import (
     DEFAULT_MAX_RETRY_TIME,
     RetryState,
@@ -174,7 +174,9 @@ class ImdsClient:
         return self.get("identity/info")
 
     def loadbalancer(self) -> ImdsResult:
-        return self.get("loadbalancer")
+        """GET /metadata/loadbalancer, at the client's api-version if that knows it, else the newest."""
+        return self.get("loadbalancer", api_version=version_for(rule_for_path("/metadata/loadbalancer"),
+                                                                self.api_version))
 
     def scheduled_events(self, api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
         return self.get("scheduledevents", api_version=api_version)

@@ -70,7 +70,8 @@ PATH_RULES = (
     # Identity answers 404 while the identity is still being assigned at start-up: retry it.
     PathRule(("identity",), retry_not_found=True, private=True),
     PathRule(("identity", "oauth2", "token"), retry_not_found=True, secret=SECRET_TOKEN),
-    PathRule(("loadbalancer",)),
+    # Standard Load Balancer metadata exists from 2020-10-01 (IMDS.md).
+    PathRule(("loadbalancer",), known_versions=tuple(v for v in INSTANCE_API_VERSIONS if v >= "2020-10-01")),
     PathRule(("scheduledevents",), known_versions=SCHEDULED_EVENTS_API_VERSIONS,
              default_version=DEFAULT_SCHEDULED_EVENTS_API_VERSION, methods=("GET", "POST")),
 )
@@ -90,6 +91,12 @@ def rule_for(segments):
         if rule is not None:
             return rule
     return UNKNOWN_CATEGORY_RULE
+
+
+def version_for(rule, preferred):
+    # type: (PathRule, Optional[str]) -> Optional[str]
+    """``preferred`` if this path knows it, else the path's default (loadbalancer predates no 2019 version)."""
+    return preferred if preferred in rule.known_versions else rule.default_version
 
 
 def segments_of(request_path):

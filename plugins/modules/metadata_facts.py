@@ -38,6 +38,14 @@ options:
       - Off by default because facts are cached and logged, and user data often holds secrets.
     type: bool
     default: false
+  include_loadbalancer:
+    description:
+      - Also read C(/metadata/loadbalancer) (one more request) into C(azure_imds.loadbalancer) - the Standard Load
+        Balancer's public IPs, inbound and outbound rules for this VM.
+      - A VM behind no Standard Load Balancer gets an empty dictionary, not a failure.
+      - Uses O(api_version) when it is V(2020-10-01) or newer, else the newest version.
+    type: bool
+    default: false
 notes:
   - Values from IMDS are data, never templates; ansible-core does not template them.
   - To gather these facts in a play's own fact gathering (C(ansible_facts_modules)), see the
@@ -136,9 +144,20 @@ ansible_facts:
           returned: success
           type: str
           sample: '2025-04-07'
+        loadbalancer:
+          description:
+            - C(publicIpAddresses), C(inboundRules) and C(outboundRules) of the VM's Standard Load Balancer, as IMDS
+              returned them (ports are integers); empty when the VM is behind none.
+          returned: when O(include_loadbalancer=true)
+          type: dict
+          sample:
+            publicIpAddresses: [{frontendIpAddress: 51.0.0.1, privateIpAddress: 10.1.0.4}]
+            inboundRules: [{frontendIpAddress: 50.0.0.1, protocol: tcp, frontendPort: 80, backendPort: 443,
+                            privateIpAddress: 10.1.0.4}]
+            outboundRules: [{frontendIpAddress: 50.0.0.1, privateIpAddress: 10.1.0.4}]
 """
 
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsNotFoundError
 from ansible_collections.imds.azure.plugins.module_utils._facts import (
     FACT_NAME,
     InstanceDocumentError,
@@ -153,7 +172,8 @@ from ansible_collections.imds.azure.plugins.module_utils._module import (
 
 def argument_spec() -> dict:
     spec = client_argument_spec()
-    spec.update(include_user_data=dict(type="bool", default=False))
+    spec.update(include_user_data=dict(type="bool", default=False),
+                include_loadbalancer=dict(type="bool", default=False))
     return spec
 
 
@@ -171,7 +191,24 @@ def gather(params: dict, **context) -> dict:
         raise ImdsBadResponseError(
             "IMDS at %s returned an instance document of the wrong shape: %s." % (result.url, exc),
             url=result.url)
+    if params["include_loadbalancer"]:
+        fact["loadbalancer"] = loadbalancer(client)
     return dict(changed=False, ansible_facts={FACT_NAME: fact})
+
+
+def loadbalancer(client) -> dict:
+    """The Standard Load Balancer object, unwrapped from IMDS's ``{"loadbalancer": {...}}``; {} when there is none."""
+    try:
+        result = client.loadbalancer()
+    except ImdsNotFoundError:
+        return {}  # no Standard Load Balancer in front of this VM
+    data = result.data
+    if isinstance(data, dict) and isinstance(data.get("loadbalancer"), dict):
+        return data["loadbalancer"]
+    if data in (None, {}, ""):
+        return {}
+    raise ImdsBadResponseError("IMDS at %s returned load balancer data of the wrong shape (expected an object "
+                               "with a loadbalancer key)." % result.url, url=result.url)
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ tree callbacks) sees it, while ``register`` still receives the real values.
 
 from __future__ import annotations
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
@@ -52,15 +53,9 @@ def metadata_info_is_secret(args: dict) -> bool:
         return False  # the module refuses the path before sending anything
     if rule.secret == SECRET_USER_DATA:
         return True
-    if rule.contains_user_data and _truthy(args.get("include_user_data")):
+    if rule.contains_user_data and boolean(args.get("include_user_data", False), strict=False):
         return True
     return rule.secret != SECRET_NONE
-
-
-def _truthy(value) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("yes", "on", "1", "true", "y", "t")
-    return bool(value)
 
 
 class SecretHidingAction(ActionBase):

@@ -10,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
 KEY_BITS = 2048
 LEAF_COMMON_NAME = "metadata.azure.com"
@@ -28,7 +28,7 @@ def _new_key() -> rsa.RSAPrivateKey:
 
 
 def _certificate(subject: x509.Name, subject_key, issuer: x509.Name, issuer_key, ca: bool,
-                 san: list | None = None) -> x509.Certificate:
+                 san: list | None = None, aia_url: str | None = None) -> x509.Certificate:
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (
         x509.CertificateBuilder()
@@ -53,14 +53,22 @@ def _certificate(subject: x509.Name, subject_key, issuer: x509.Name, issuer_key,
                           encipher_only=False, decipher_only=False), critical=True)
     if san:
         builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in san]), critical=False)
+    if aia_url:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(aia_url))]), critical=False)
     return builder.sign(issuer_key, hashes.SHA256())
 
 
 class EmulatorPki:
     """Keys and certificates are made on first use: RSA key generation takes a moment."""
 
-    def __init__(self, leaf_common_name: str = LEAF_COMMON_NAME) -> None:
+    def __init__(self, leaf_common_name: str = LEAF_COMMON_NAME, include_intermediate: bool = True,
+                 aia_url: str | None = None) -> None:
+        """``include_intermediate=False`` leaves the intermediate out of the PKCS#7, as production documents do;
+        ``aia_url`` names where the leaf says its issuer can be downloaded."""
         self.leaf_common_name = leaf_common_name
+        self.include_intermediate = include_intermediate
+        self.aia_url = aia_url
         self._lock = threading.Lock()
         self._ready = False
         self.root_cert = self.intermediate_cert = self.leaf_cert = None
@@ -76,7 +84,7 @@ class EmulatorPki:
             self.root_cert = _certificate(root_name, root_key, root_name, root_key, ca=True)
             self.intermediate_cert = _certificate(inter_name, inter_key, root_name, root_key, ca=True)
             self.leaf_cert = _certificate(_name(self.leaf_common_name), leaf_key, inter_name, inter_key, ca=False,
-                                          san=[self.leaf_common_name])
+                                          san=[self.leaf_common_name], aia_url=self.aia_url)
             self._leaf_key = leaf_key
             self._ready = True
 
@@ -88,6 +96,10 @@ class EmulatorPki:
         self._ensure()
         return self.intermediate_cert.public_bytes(serialization.Encoding.PEM)
 
+    def intermediate_der(self) -> bytes:
+        self._ensure()
+        return self.intermediate_cert.public_bytes(serialization.Encoding.DER)
+
     def write_root(self, path: str) -> None:
         with open(path, "wb") as handle:
             handle.write(self.root_pem())
@@ -95,11 +107,9 @@ class EmulatorPki:
     def sign(self, content: bytes) -> str:
         """Return base64 DER of a PKCS#7 SignedData holding ``content``, the leaf and the intermediate."""
         self._ensure()
-        signed = (
-            pkcs7.PKCS7SignatureBuilder()
-            .set_data(content)
-            .add_signer(self.leaf_cert, self._leaf_key, hashes.SHA256())
-            .add_certificate(self.intermediate_cert)
-            .sign(serialization.Encoding.DER, [])
-        )
+        builder = pkcs7.PKCS7SignatureBuilder().set_data(content)
+        builder = builder.add_signer(self.leaf_cert, self._leaf_key, hashes.SHA256())
+        if self.include_intermediate:
+            builder = builder.add_certificate(self.intermediate_cert)
+        signed = builder.sign(serialization.Encoding.DER, [])
         return base64.b64encode(signed).decode("ascii")

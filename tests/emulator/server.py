@@ -136,6 +136,8 @@ class ImdsEmulator:
                 loadbalancer = json.load(handle)
         self.loadbalancer = loadbalancer
         self.pki = EmulatorPki(leaf_common_name)
+        # IMDS may answer with a cached document whose nonce is an older one (IMDS.md); set to emulate that.
+        self.cached_attested_nonce = None  # type: str | None
         # Given a document (serve.py --scheduled-events), started events finish on their own, as on Azure.
         self.events = ScheduledEvents(auto_complete=scheduled_events is not None)
         if scheduled_events is not None:
@@ -304,7 +306,7 @@ class ImdsEmulator:
         nonce = params.get("nonce")
         if nonce is not None and not NONCE_RE.match(nonce):
             return error_reply(400, "Bad request. nonce must be at most 32 alphanumeric characters")  # (assumed)
-        content = self.attested_content(params["api-version"], nonce)
+        content = self.attested_content(params["api-version"], self.cached_attested_nonce or nonce)
         signature = self.pki.sign(json.dumps(content, separators=(",", ":")).encode("utf-8"))
         return json_reply(200, {"encoding": "pkcs7", "signature": signature})
 

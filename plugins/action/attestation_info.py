@@ -1,0 +1,45 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Action plugin of imds.azure.attestation_info: nonce made and document verified on the controller,
+document fetched on the managed node (which needs nothing but Python)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.parsing.convert_bool import boolean
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.imds.azure.plugins.plugin_utils._attestation_loader import load_verifier_module
+
+
+class ActionModule(ActionBase):
+    """Fetch on the host, verify here."""
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp  # no longer has any effect
+        attestation = load_verifier_module()
+        args = dict(self._task.args)
+        if not args.get("nonce"):
+            args["nonce"] = attestation.make_nonce()
+        try:
+            verifier = attestation.verifier_from_options(args)
+        except attestation.AttestationUsageError as exc:
+            raise AnsibleActionFail(str(exc)) from exc
+        fetched = self._execute_module(module_name="imds.azure.attestation_info", module_args=args,
+                                       task_vars=task_vars)
+        result.update(fetched)
+        if fetched.get("failed"):
+            return result
+        try:
+            report = verifier.verify(fetched["attested_document"], nonce=args["nonce"], vm_id=fetched.get("vm_id"),
+                                     valid_at=args.get("valid_at"))
+        except attestation.AttestationUsageError as exc:
+            raise AnsibleActionFail(str(exc)) from exc
+        result.update(report)
+        if not report["verified"] and boolean(args.get("fail_on_invalid", True), strict=False):
+            result["failed"] = True
+            result["msg"] = "The attested document did not verify: %s." % "; ".join(report["failures"])
+        return result

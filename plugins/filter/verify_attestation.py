@@ -1,0 +1,121 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The imds.azure.verify_attestation filter: the attestation_info verifier for documents that arrive otherwise."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: verify_attestation
+short_description: Verify an Azure IMDS attested document on the controller
+version_added: 0.1.0
+description:
+  - Verifies an attested document of the Azure Instance Metadata Service with the same verifier as
+    M(imds.azure.attestation_info), for documents that reach the controller another way, for example a VM
+    posting its document to a registration service.
+  - Checks the PKCS#7 signature over the content, that the signer certificate is for C(metadata.azure.com) (or a
+    sovereign-cloud metadata name) and chains to a trusted root, that the document has not expired at O(valid_at),
+    and, when given, the O(nonce) and O(vm_id).
+  - Never fails for an invalid document; it returns RV(_value.verified) false and one message per failed check.
+    Wrong options (an unreadable O(valid_at), an empty O(ca_path)) raise an error.
+  - Needs C(cryptography) and C(asn1crypto) on the controller, and C(requests) for O(aia_fetch).
+options:
+  _input:
+    description:
+      - The document as IMDS returns it (a dictionary with C(encoding) and C(signature)), or just the base64
+        C(signature).
+    type: raw
+    required: true
+  nonce:
+    description:
+      - The nonce that was sent to IMDS. Without it a replayed document cannot be told from a fresh one, and
+        C(checks.nonce) is null.
+    type: str
+  vm_id:
+    description: The vmId the document must be for. Without it C(checks.vm_id) is null.
+    type: str
+  valid_at:
+    description: ISO 8601 time at which to check expiry and certificate validity; default now.
+    type: str
+  ca_path:
+    description: Trusted roots (PEM bundle or directory); default the controller's system trust store.
+    type: path
+  aia_fetch:
+    description:
+      - Download missing intermediate certificates from their Authority Information Access URL, as
+        M(imds.azure.attestation_info) does (controller proxy settings apply).
+    type: bool
+    default: false
+  aia_cache_dir:
+    description: Where downloaded intermediates are kept.
+    type: path
+    default: ~/.cache/imds.azure/aia
+seealso:
+  - module: imds.azure.attestation_info
+author:
+  - imds.azure contributors (@imds-azure)
+"""
+
+EXAMPLES = r"""
+- name: Verify a document a VM posted to us
+  ansible.builtin.set_fact:
+    attestation: "{{ posted_document | imds.azure.verify_attestation(nonce=issued_nonce, vm_id=claimed_vm_id) }}"
+
+- name: Refuse the registration unless it verified
+  ansible.builtin.assert:
+    that: attestation.verified
+    fail_msg: "{{ attestation.failures | join('; ') }}"
+"""
+
+RETURN = r"""
+_value:
+  description: The verification report, as M(imds.azure.attestation_info) returns it.
+  type: dict
+  contains:
+    verified:
+      description: Whether every check passed.
+      type: bool
+    failures:
+      description: One message per failed check.
+      type: list
+      elements: str
+    checks:
+      description: signature, signer_name, chain, nonce, expiry, vm_id - true, false, or null when not made.
+      type: dict
+    document:
+      description: The signed document with C(timeStamp) as ISO 8601; trust it only when RV(_value.verified).
+      type: dict
+    signer:
+      description: The signer certificate's subject, issuer, serial number, DNS names, validity, fingerprint.
+      type: dict
+    chain:
+      description: Subjects of the verified chain, signer first.
+      type: list
+      elements: str
+"""
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.imds.azure.plugins.plugin_utils._attestation_loader import load_verifier_module
+
+
+def verify_attestation(document, nonce=None, vm_id=None, valid_at=None, ca_path=None, aia_fetch=False,
+                       aia_cache_dir=None) -> dict:
+    attestation = load_verifier_module()
+    options = {"ca_path": ca_path, "aia_fetch": aia_fetch}
+    if aia_cache_dir:
+        options["aia_cache_dir"] = aia_cache_dir
+    try:
+        verifier = attestation.verifier_from_options(options)
+        return verifier.verify(document, nonce=None if nonce is None else str(nonce),
+                               vm_id=None if vm_id is None else str(vm_id), valid_at=valid_at)
+    except attestation.AttestationUsageError as exc:
+        raise AnsibleFilterError("verify_attestation: %s" % exc) from exc
+
+
+class FilterModule:
+    """Attested document verification."""
+
+    def filters(self):
+        return {"verify_attestation": verify_attestation}

@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+DOCUMENTATION = r"""
+---
+module: attestation_info
+short_description: Fetch the VM's attested document from IMDS and verify it on the controller
+version_added: 0.1.0
+description:
+  - Makes a fresh nonce on the controller (Python C(secrets)), fetches C(/metadata/attested/document) with it
+    from the Azure Instance Metadata Service on the VM, together with the VM's own C(vmId), and verifies the
+    document on the controller.
+  - "The checks: the PKCS#7 SignedData signature over the content with the signer certificate in it; the signer
+    certificate is for C(metadata.azure.com), or a subdomain of it or of the sovereign-cloud names
+    C(metadata.azure.us), C(metadata.azure.cn), C(metadata.microsoftazure.de); it chains to a trusted root; the
+    nonce is the one sent; C(timeStamp.expiresOn) has not passed at O(valid_at); C(vmId) is the VM's own."
+  - The managed node needs nothing but Python; C(cryptography), C(asn1crypto) and (for O(aia_fetch))
+    C(requests) are needed on the controller only.
+  - Use the P(imds.azure.verify_attestation#filter) filter for documents that reach the controller another way.
+extends_documentation_fragment:
+  - action_common_attributes
+  - imds.azure.client
+attributes:
+  check_mode:
+    support: full
+    details: Fetching and verifying change nothing.
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+options:
+  api_version:
+    description:
+      - The IMDS api-version to request. C(subscriptionId) is signed from V(2019-04-30), C(sku) from
+        V(2019-11-01), C(licenseType) from V(2020-09-01).
+    type: str
+    default: '2025-04-07'
+  nonce:
+    description:
+      - The nonce to send, 1 to 32 letters or digits.
+      - Leave it unset, and the controller makes a fresh random one for each run, which is what proves that the
+        document is not a replay.
+    type: str
+  ca_path:
+    description:
+      - Trusted roots on the controller, a PEM bundle or a directory of PEM or DER files.
+      - Default is the controller's system trust store (what Python's C(ssl) module uses).
+    type: path
+  valid_at:
+    description:
+      - The time, ISO 8601 (for example V(2021-01-04T14:00:00Z)), at which the document must be unexpired and the
+        certificates valid. Default is now. Set it to audit an old document.
+    type: str
+  check_vm_id:
+    description:
+      - Read the VM's C(vmId) (one extra request) and require the document to be for it.
+    type: bool
+    default: true
+  aia_fetch:
+    description:
+      - When an intermediate certificate is neither in the document nor in O(ca_path), download it on the
+        controller from the URL in the certificate's Authority Information Access extension.
+      - The download uses C(requests) with a 10 second timeout, at most 3 redirects and 64 KiB, and follows the
+        controller's usual proxy settings (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)), because it is ordinary traffic to
+        the certificate authority, unlike IMDS requests, which never use a proxy.
+    type: bool
+    default: true
+  aia_cache_dir:
+    description:
+      - Where downloaded intermediate certificates are kept, so each URL is fetched once.
+    type: path
+    default: ~/.cache/imds.azure/aia
+  fail_on_invalid:
+    description:
+      - Fail the task when any check fails. With V(false), the task succeeds and RV(verified) and RV(failures)
+        say what failed.
+    type: bool
+    default: true
+notes:
+  - Production intermediates may not be downloadable in restricted networks; put them in O(ca_path) then.
+  - IMDS may return a cached document with an older nonce; the nonce check then fails, and asking again helps.
+seealso:
+  - plugin: imds.azure.verify_attestation
+    plugin_type: filter
+  - name: Azure Instance Metadata Service, attested data
+    description: Microsoft's documentation of the attested document.
+    link: https://learn.microsoft.com/azure/virtual-machines/instance-metadata-service#attested-data
+author:
+  - imds.azure contributors (@imds-azure)
+"""
+
+EXAMPLES = r"""
+- name: Prove this is the Azure VM it claims to be
+  imds.azure.attestation_info:
+  register: attestation
+
+- name: Register it with the subscription it runs in
+  ansible.builtin.debug:
+    msg: "{{ attestation.document.vmId }} in {{ attestation.document.subscriptionId }}"
+
+- name: Report instead of failing, with our own roots
+  imds.azure.attestation_info:
+    ca_path: /etc/pki/azure-roots.pem
+    fail_on_invalid: false
+  register: attestation
+"""
+
+RETURN = r"""
+verified:
+  description: Whether every check passed.
+  returned: success
+  type: bool
+  sample: true
+failures:
+  description: One message per failed check; empty when RV(verified).
+  returned: success
+  type: list
+  elements: str
+  sample: ["the nonce in the document is not the one sent (a replayed or cached document; ask again with a new nonce)"]
+checks:
+  description: Each check, V(true) passed, V(false) failed, null not made (an earlier step failed, or nothing to compare).
+  returned: success
+  type: dict
+  sample: {signature: true, signer_name: true, chain: true, nonce: true, expiry: true, vm_id: true}
+document:
+  description:
+    - The signed document (vmId, subscriptionId, sku, plan, licenseType, nonce), with C(timeStamp) values as ISO 8601
+      and IMDS's own text in C(timeStampRaw). Null when the signature could not be read.
+    - Only trust it when RV(verified) is true.
+  returned: success
+  type: dict
+  sample:
+    nonce: '48213906271534098812376451093825'
+    vmId: 02aab8a4-74ef-476e-8182-f6d2ba4166a6
+    subscriptionId: aaaa0a0a-bb1b-cc2c-dd3d-eeeeee4e4e4e
+    sku: Windows-Server-2012-R2-Datacenter
+    plan: {name: '', product: '', publisher: ''}
+    timeStamp: {createdOn: '2020-11-30T21:19:19+00:00', expiresOn: '2020-11-30T21:19:24+00:00'}
+signer:
+  description: The signer certificate (subject, issuer, serial_number, dns_names, validity, sha256_fingerprint).
+  returned: success
+  type: dict
+  sample: {subject: CN=metadata.azure.com, issuer: 'CN=Microsoft RSA TLS CA 01,O=Microsoft Corporation,C=US'}
+chain:
+  description: Subjects of the verified chain, signer first, root last; empty when the chain did not verify.
+  returned: success
+  type: list
+  elements: str
+  sample: [CN=metadata.azure.com, 'CN=Microsoft RSA TLS CA 01,O=Microsoft Corporation,C=US']
+nonce:
+  description: The nonce sent.
+  returned: success
+  type: str
+  sample: '48213906271534098812376451093825'
+vm_id:
+  description: The VM's own vmId, as IMDS reported it, when O(check_vm_id).
+  returned: success
+  type: str
+  sample: 02aab8a4-74ef-476e-8182-f6d2ba4166a6
+valid_at:
+  description: The time the checks used.
+  returned: success
+  type: str
+  sample: '2026-12-01T23:49:35+00:00'
+attested_document:
+  description: The document as IMDS sent it (C(encoding), C(signature)), to pass on to a registration service.
+  returned: success
+  type: dict
+notes:
+  description: Remarks that are not failures, for example an intermediate that could not be cached.
+  returned: success
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsError
+from ansible_collections.imds.azure.plugins.module_utils._module import (
+    client_argument_spec,
+    client_from_params,
+    fail_with,
+)
+
+# Options the action plugin uses on the controller; the module accepts and ignores them.
+CONTROLLER_OPTIONS = dict(
+    ca_path=dict(type="path"),
+    valid_at=dict(type="str"),
+    aia_fetch=dict(type="bool", default=True),
+    aia_cache_dir=dict(type="path", default="~/.cache/imds.azure/aia"),
+    fail_on_invalid=dict(type="bool", default=True),
+)
+
+
+def argument_spec():
+    spec = client_argument_spec()
+    spec.update(nonce=dict(type="str"), check_vm_id=dict(type="bool", default=True))
+    spec.update(CONTROLLER_OPTIONS)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    params = module.params
+    try:
+        client = client_from_params(params)
+        answer = client.attested_document(nonce=params["nonce"])
+        if not isinstance(answer.data, dict) or not isinstance(answer.data.get("signature"), str):
+            raise ImdsBadResponseError("The attested document from %s has no signature." % answer.url, url=answer.url)
+        vm_id = client.instance(["compute", "vmId"], text=True).text.strip() if params["check_vm_id"] else None
+    except ImdsError as exc:
+        fail_with(module, exc)
+        return
+    module.exit_json(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
+                                                           signature=answer.data["signature"]),
+                     vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version)
+
+
+if __name__ == "__main__":
+    main()
