@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: verify_attestation
 short_description: Verify an Azure IMDS attested document on the controller
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Verifies an attested document of the Azure Instance Metadata Service with the same verifier as
     M(imds.azure.attestation_info), for documents that reach the controller another way, for example a VM

@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: attestation_info
 short_description: Fetch the VM's attested document from IMDS and verify it on the controller
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Makes a fresh nonce on the controller (Python C(secrets)), fetches C(/metadata/attested/document) with it
     from the Azure Instance Metadata Service on the VM, together with the VM's own C(vmId), and verifies the

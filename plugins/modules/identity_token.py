@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: identity_token
 short_description: Get a managed-identity access token from the Azure Instance Metadata Service
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Asks IMDS (C(/metadata/identity/oauth2/token)) for an access token of the VM's managed identity, for
     O(resource).

@@ -46,6 +46,7 @@ options:
       - Uses O(api_version) when it is V(2020-10-01) or newer, else the newest version.
     type: bool
     default: false
+    version_added: 0.2.0
 notes:
   - Values from IMDS are data, never templates; ansible-core does not template them.
   - To gather these facts in a play's own fact gathering (C(ansible_facts_modules)), see the
@@ -150,6 +151,7 @@ ansible_facts:
               returned them (ports are integers); empty when the VM is behind none.
           returned: when O(include_loadbalancer=true)
           type: dict
+          version_added: 0.2.0
           sample:
             publicIpAddresses: [{frontendIpAddress: 51.0.0.1, privateIpAddress: 10.1.0.4}]
             inboundRules: [{frontendIpAddress: 50.0.0.1, protocol: tcp, frontendPort: 80, backendPort: 443,

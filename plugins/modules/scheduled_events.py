@@ -7,7 +7,7 @@ DOCUMENTATION = r"""
 ---
 module: scheduled_events
 short_description: List, wait for and approve Azure scheduled events
-version_added: 0.1.0
+version_added: 0.2.0
 description:
   - Reads C(/metadata/scheduledevents) from the Azure Instance Metadata Service (IMDS) and returns the events
     parsed, with C(NotBefore) as ISO 8601.
