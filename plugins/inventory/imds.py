@@ -38,6 +38,28 @@ options:
       - Hosts whose cache entry has no C(azure_imds) fact are skipped silently.
     type: bool
     default: true
+  fact_cache_plugin:
+    description:
+      - The fact cache to read, when it is not the one Ansible is configured to use (C(fact_caching)).
+      - With this set, C(ansible-inventory) and AWX inventory updates can run with no fact cache configured at
+        all; plain C(ansible-inventory --list) then does not print every host's cached facts, which at 10,000
+        hosts costs more than this plugin.
+      - O(fact_cache_connection), O(fact_cache_prefix) and O(fact_cache_timeout) apply to it; any of them left
+        unset takes the value Ansible's fact cache settings give.
+    type: str
+    version_added: 0.2.0
+  fact_cache_connection:
+    description: The connection of O(fact_cache_plugin) (a directory for jsonfile, C(host:port:db) for Redis).
+    type: str
+    version_added: 0.2.0
+  fact_cache_prefix:
+    description: The key prefix of O(fact_cache_plugin) (C(fact_caching_prefix) of the runs that gathered).
+    type: str
+    version_added: 0.2.0
+  fact_cache_timeout:
+    description: Entries of O(fact_cache_plugin) older than this many seconds are ignored; V(0) never expires.
+    type: int
+    version_added: 0.2.0
   paths:
     description:
       - JSON files, or directories of them, to read as well.
@@ -326,18 +348,30 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError(WARNING_PREFIX + message + " (strict is on, so this is an error)")
         self._warn(message + ". The other hosts still load.")
 
+    def _fact_cache_plugin(self):
+        """The fact cache plugin to read: the one of fact_cache_plugin and friends, or Ansible's own."""
+        name = self.get_option("fact_cache_plugin")
+        if not name:
+            return C.CACHE_PLUGIN, cache_loader.get(C.CACHE_PLUGIN)
+        settings = (("_uri", "fact_cache_connection"), ("_prefix", "fact_cache_prefix"), ("_timeout", "fact_cache_timeout"))
+        direct = {key: self.get_option(option) for key, option in settings if self.get_option(option) is not None}
+        return name, cache_loader.get(name, **direct)
+
     def _records_from_fact_cache(self) -> dict:
+        name = self.get_option("fact_cache_plugin") or C.CACHE_PLUGIN
         try:
-            reader = FactCacheReader(cache_loader.get(C.CACHE_PLUGIN), BaseFileCacheModule)
+            name, plugin = self._fact_cache_plugin()
+            if plugin is None:
+                raise AnsibleParserError("no cache plugin of that name")
+            reader = FactCacheReader(plugin, BaseFileCacheModule)
         except Exception as exc:
-            raise AnsibleParserError("imds inventory: cannot load the fact cache plugin %r: %s"
-                                     % (C.CACHE_PLUGIN, exc)) from exc
+            raise AnsibleParserError("imds inventory: cannot load the fact cache plugin %r: %s" % (name, exc)) from exc
         records = {}
         for entry in reader.entries():
             fact = self._fact_of_entry(reader, entry)
             if fact is not None:
                 records[entry.host] = self._keep(fact)
-        if not records and C.CACHE_PLUGIN in ("memory", "ansible.builtin.memory"):
+        if not records and name in ("memory", "ansible.builtin.memory"):
             self._warn("the fact cache is the 'memory' plugin, which keeps nothing between runs. Set "
                        "fact_caching (jsonfile, community.general.redis, ...) both when gathering and here.")
         return records

@@ -96,7 +96,7 @@ GROUPING_KEYS = ("location", "zone", "platformFaultDomain", "platformUpdateDomai
 
 
 def grouping_view(fact: dict) -> dict:
-    """The part of a checked fact that grouping and the flat variables use (about 1/20 of it)."""
+    """The part of a checked fact that grouping and the flat variables use (about a tenth of it)."""
     compute = fact.get("compute", {})
     return {"compute": {key: compute[key] for key in GROUPING_KEYS if key in compute},
             "tags": fact.get("tags", {})}

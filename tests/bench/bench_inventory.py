@@ -5,13 +5,15 @@ shared sample documents with varied tags, zones and fault domains, then times
 ``ansible-inventory`` (``--graph``, ``--list``, ``--list --export``) for:
 
   * imds:        imds.azure.imds alone (default_groups: tag, zone, fault_domain; default host_variables)
+  * imds-named:  the same with the fact cache named in the source (fact_cache_plugin...), and none
+                 configured for ansible-inventory itself
   * constructed: a static host list + ansible.builtin.constructed making the same groups with
                  keyed_groups over the cached azure_imds fact (it needs the host list to know the hosts)
   * static:      one YAML inventory file holding the very same hosts, groups and variables as the
                  imds run produced: the floor no plugin can beat
 
-Every run has the fact cache configured, as a user's would be (constructed needs it, and plain
-``--list`` then prints every host's cached facts, whatever the source). All variants of one size
+Every run but imds-named has the fact cache configured, as a user's would be (constructed needs
+it, and plain ``--list`` then prints every host's cached facts, whatever the source). All variants of one size
 run in this one process tree, interleaved round by round; the script prints medians, time ratios
 against constructed and against the static floor, peak RSS, and checks that the three make the
 same tag, zone and fault-domain groups.
@@ -107,7 +109,10 @@ def prepare(work: Path, count: int) -> dict:
 
 
 def run_inventory(work: Path, env: dict, sources: list, mode: str) -> tuple:
-    """(seconds, peak RSS in MiB, output text) of one ansible-inventory run."""
+    """(seconds, peak RSS in MiB, output text, CPU seconds) of one ansible-inventory run.
+
+    CPU seconds (user + system) are printed beside wall time: on a machine that others load,
+    they are what the run would take alone, give or take its I/O."""
     command = [str(paths.VENV_BIN / "ansible-inventory")]
     for source in sources:
         command += ["-i", str(source)]
@@ -124,7 +129,7 @@ def run_inventory(work: Path, env: dict, sources: list, mode: str) -> tuple:
     process.stderr.close()
     if os.waitstatus_to_exitcode(status) != 0:
         raise RuntimeError("ansible-inventory failed: %s" % stderr)
-    return elapsed, usage.ru_maxrss / 1024.0, output.read_text()
+    return elapsed, usage.ru_maxrss / 1024.0, output.read_text(), usage.ru_utime + usage.ru_stime
 
 
 def group_members(listing: dict) -> dict:
@@ -172,9 +177,14 @@ def measure(work: Path, count: int, args, configs: dict) -> dict:
     setup = prepare(work, count)
     large = count > min(args.sizes)
     runs = args.large_runs if large else args.runs
-    _seconds, _rss, export_text = run_inventory(work, setup["env"], [configs["imds"]], "export")
+    export_text = run_inventory(work, setup["env"], [configs["imds"]], "export")[2]
     static = static_inventory(work, json.loads(export_text), count)
-    variants = {"imds": [configs["imds"]], "static": [static]}
+    named = configs["imds"].parent / "named.imds.yml"
+    named.write_text(IMDS_CONFIG + "fact_cache_plugin: ansible.builtin.jsonfile\nfact_cache_connection: %s\n"
+                     "fact_cache_timeout: 0\n" % setup["env"]["ANSIBLE_CACHE_PLUGIN_CONNECTION"])
+    variants = {"imds": [configs["imds"]], "imds-named": [named], "static": [static]}
+    # imds-named: the cache named in the source, ansible-inventory itself with none (the memory cache).
+    no_cache = dict(setup["env"], ANSIBLE_CACHE_PLUGIN="memory")
     if count <= args.constructed_up_to:
         variants["constructed"] = [setup["hosts"], configs["constructed"]]
     modes = ["graph", "export"] + (["list"] if count <= args.list_up_to else [])
@@ -182,29 +192,59 @@ def measure(work: Path, count: int, args, configs: dict) -> dict:
     for _round in range(runs):
         for mode in modes:
             for variant, sources in variants.items():
-                seconds, rss, text = run_inventory(work, setup["env"], sources, mode)
-                results.setdefault((variant, mode), []).append((seconds, rss))
+                env = no_cache if variant == "imds-named" else setup["env"]
+                seconds, rss, text, cpu = run_inventory(work, env, sources, mode)
+                results.setdefault((variant, mode), []).append((seconds, rss, cpu))
                 if mode == "graph":
                     groups[variant] = graph_members(text)
     report(count, results, groups, modes)
+    if not large and args.variable_costs:
+        variable_costs(work, setup["env"], configs["imds"].parent, runs)
     return results
 
 
+VARIABLE_SETS = ["[]", "[flat]", "[tags]", "[flat, tags]", "[flat, tags, instance]"]
+
+
+def variable_costs(work: Path, env: dict, configs: Path, runs: int) -> None:
+    """What each host_variables set adds to an AWX-style --list --export."""
+    samples = {}
+    for _round in range(runs):
+        for index, sets in enumerate(VARIABLE_SETS):
+            config = configs / ("vars%d.imds.yml" % index)
+            config.write_text(IMDS_CONFIG + "host_variables: %s\n" % sets)
+            seconds, rss, text, cpu = run_inventory(work, env, [config], "export")
+            samples.setdefault(sets, []).append((seconds, rss, cpu, len(text.encode())))
+    print("  host_variables cost in --list --export (median; each vs host_variables: [])")
+    print("  %-24s %9s %9s %10s %11s %11s" % ("host_variables", "seconds", "CPU s", "peak MiB", "+CPU s", "+output MB"))
+    base = None
+    for sets in VARIABLE_SETS:
+        seconds = statistics.median(s[0] for s in samples[sets])
+        cpu = statistics.median(s[2] for s in samples[sets])
+        peak = max(s[1] for s in samples[sets])
+        size = samples[sets][0][3] / 1e6
+        base = base or (cpu, size)
+        print("  %-24s %9.2f %9.2f %10.0f %11.2f %11.1f" % (sets, seconds, cpu, peak, cpu - base[0], size - base[1]))
+
+
 def report(count: int, results: dict, groups: dict, modes: list) -> None:
-    print("\n%d hosts (median of %d; peak RSS is the largest of the runs)" % (
-        count, len(next(iter(results.values())))))
-    print("  %-12s %-8s %10s %12s %14s %12s" % ("variant", "mode", "seconds", "peak MiB", "/constructed", "/static"))
-    medians = {key: statistics.median(s for s, _r in runs) for key, runs in results.items()}
+    print("\n%d hosts (median of %d; peak RSS is the largest of the runs; load average %.1f)" % (
+        count, len(next(iter(results.values()))), os.getloadavg()[0]))
+    print("  %-12s %-8s %9s %9s %10s %13s %9s %13s" % (
+        "variant", "mode", "seconds", "CPU s", "peak MiB", "/constructed", "/static", "CPU/constr."))
+    medians = {key: statistics.median(r[0] for r in runs) for key, runs in results.items()}
+    cpu_medians = {key: statistics.median(r[2] for r in runs) for key, runs in results.items()}
     for mode in modes:
-        for variant in ("imds", "constructed", "static"):
+        for variant in ("imds", "imds-named", "constructed", "static"):
             if (variant, mode) not in results:
                 continue
-            seconds = medians[(variant, mode)]
-            peak = max(r for _s, r in results[(variant, mode)])
-            versus = medians.get(("constructed", mode))
+            seconds, cpu = medians[(variant, mode)], cpu_medians[(variant, mode)]
+            peak = max(r[1] for r in results[(variant, mode)])
+            versus, cpu_versus = medians.get(("constructed", mode)), cpu_medians.get(("constructed", mode))
             floor = medians[("static", mode)]
-            print("  %-12s %-8s %10.2f %12.0f %14s %12.2f" % (
-                variant, mode, seconds, peak, "%.3f" % (seconds / versus) if versus else "-", seconds / floor))
+            print("  %-12s %-8s %9.2f %9.2f %10.0f %13s %9.2f %13s" % (
+                variant, mode, seconds, cpu, peak, "%.3f" % (seconds / versus) if versus else "-", seconds / floor,
+                "%.3f" % (cpu / cpu_versus) if cpu_versus else "-"))
     reference = groups.get("imds", {})
     for variant, members in groups.items():
         print("  same tag/zone/fault-domain groups as imds: %-12s %s (%d groups)"
@@ -220,6 +260,8 @@ def main() -> int:
     parser.add_argument("--list-up-to", type=int, default=10000,
                         help="time plain --list (which prints every cached fact) up to this size")
     parser.add_argument("--work", type=Path, help="keep (and reuse) the generated caches here")
+    parser.add_argument("--no-variable-costs", dest="variable_costs", action="store_false",
+                        help="skip the per-host_variables-set cost table at the smallest size")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="imds-bench-") as temporary:
         work = args.work or Path(temporary)

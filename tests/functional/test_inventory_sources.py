@@ -431,6 +431,27 @@ def test_a_crafted_inventory_cache_is_checked_like_the_fact_cache(tmp_path, smal
     assert "host 'all' is not added" in flat
 
 
+def test_a_fact_cache_named_in_the_source(tmp_path, small_cache):
+    """fact_cache_*: the plugin reads that cache while ansible-inventory itself has none configured, so
+    plain --list no longer prints every host's cached facts."""
+    config = write_config(tmp_path / "inv", """plugin: imds.azure.imds
+fact_cache_plugin: ansible.builtin.jsonfile
+fact_cache_connection: %s
+fact_cache_timeout: 0
+""" % small_cache["ANSIBLE_CACHE_PLUGIN_CONNECTION"])
+    listing, stderr = inventory_list(tmp_path, [config], {"ANSIBLE_CACHE_PLUGIN": "memory"})
+    assert members(listing, "azure_zone_3") == {"vm-b"} and members(listing, "azure_tag_Role_web") == {"vm-a"}
+    assert "discovered_interpreter_python" not in listing["_meta"]["hostvars"]["vm-a"]  # no cached facts printed
+    assert "azure_imds" not in listing["_meta"]["hostvars"]["vm-a"]
+    assert warnings_in(stderr) == [], stderr
+    with_cache, _stderr = inventory_list(tmp_path, [write_config(tmp_path / "ambient")], small_cache)
+    assert "discovered_interpreter_python" in with_cache["_meta"]["hostvars"]["vm-a"]  # what the option spares
+    wrong = write_config(tmp_path / "wrong", "plugin: imds.azure.imds\nfact_cache_plugin: no.such.cache\n")
+    completed = run_command(tmp_path / "wrong-run", ["ansible-inventory", "-i", str(wrong), "--list"],
+                            env={"ANSIBLE_CACHE_PLUGIN": "memory"})
+    assert completed.returncode != 0 and "cannot load the fact cache plugin 'no.such.cache'" in Said(completed.stderr)
+
+
 def test_memory_fact_cache_is_explained(tmp_path):
     listing, stderr = inventory_list(tmp_path, [write_config(tmp_path / "inv")], {"ANSIBLE_CACHE_PLUGIN": "memory"})
     assert set(listing["_meta"]["hostvars"]) == set()
