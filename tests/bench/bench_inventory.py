@@ -116,7 +116,7 @@ def run_inventory(work: Path, env: dict, sources: list, mode: str) -> tuple:
     command = [str(paths.VENV_BIN / "ansible-inventory")]
     for source in sources:
         command += ["-i", str(source)]
-    output = work / "out.txt"
+    output = work / ("out-%d.txt" % os.getpid())  # two benchmarks may share a --work directory
     command += MODES[mode] + ["--output", str(output)]
     run_env = base_env(work, env)
     run_env.pop("PYTHONPATH", None)  # the test-suite network guard is not part of what we measure
@@ -265,7 +265,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="imds-bench-") as temporary:
         work = args.work or Path(temporary)
-        configs = work / "configs"
+        configs = work / ("configs-%d" % os.getpid())
         configs.mkdir(parents=True, exist_ok=True)
         imds_config = configs / "azure.imds.yml"
         imds_config.write_text(IMDS_CONFIG)
