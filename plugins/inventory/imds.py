@@ -110,14 +110,15 @@ options:
     description:
       - Which host variables to set. Each set costs time and memory in every C(ansible-inventory --list),
         in AWX inventory updates and in every play, so only what grouping-by-hand needs is on by default.
-      - "V(flat): C(azure_location), C(azure_zone), C(azure_fault_domain) and C(azure_update_domain) (strings;
-        about 0.25 s and 1 MiB per 10,000 hosts in C(ansible-inventory --list --export))."
-      - "V(tags): C(azure_tags), the VM's tags as a dictionary (about 0.3 s and 1.5 MiB per 10,000 hosts with
-        three tags each)."
+      - "Measured per 10,000 hosts in C(ansible-inventory --list --export) (ansible-core 2.19, three tags per VM),
+        against O(host_variables=[]) (2.8 s of CPU):"
+      - "V(flat): C(azure_location), C(azure_zone), C(azure_fault_domain) and C(azure_update_domain) (strings);
+        +0.8 s of CPU, +29 MiB peak memory, +4.5 MB of output."
+      - "V(tags): C(azure_tags), the VM's tags as a dictionary; +1.4 s of CPU, +29 MiB, +4 MB."
       - "V(instance): C(azure_instance), the whole C(azure_imds) fact (C(compute), C(network), C(tags),
-        C(api_version)); about 12 s and 60 MiB per 10,000 hosts, and the plugin then keeps whole facts in
-        memory and in the inventory cache. Plays that run with the fact cache already see the same data as
-        C(ansible_facts.azure_imds); choose V(instance) for O(paths) sources without a fact cache, or when a
+        C(api_version)); +22 s of CPU (five times the 4.9 s of the default), +450 MiB, +75 MB, and the plugin then
+        keeps whole facts in memory and in the inventory cache. Plays that run with the fact cache already
+        see the same data as C(ansible_facts.azure_imds); choose V(instance) for O(paths) sources without a fact cache, or when a
         play must not depend on the fact cache."
       - O(compose), O(groups) and O(keyed_groups) can always read C(azure_instance), whether or not it is set
         as a host variable.
