@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 export IMDS_AZURE_TESTS_STRICT := 1
 
 .PHONY: setup demo test pytest units sanity docs-lint docs lint molecule matrix matrix-edges build \
-	importer ee changelog bench clean
+	importer ee changelog bench fuzz mutation clean
 
 setup:
 	@bash tools/setup.sh
@@ -67,6 +67,12 @@ changelog: setup
 bench: setup
 	$(PY) tests/bench/bench_facts.py
 	$(PY) tests/bench/bench_inventory.py
+
+fuzz: setup
+	IMDS_AZURE_FUZZ_EXAMPLES=20000 $(PY) -m pytest tests -m fuzz -q --hypothesis-profile=fuzz
+
+mutation: setup
+	bash tools/mutation.sh
 
 clean:
 	rm -rf .cache tests/output docs/docsite/build

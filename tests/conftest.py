@@ -23,6 +23,14 @@ sys.path.insert(0, str(collection_root.importable_root()))
 
 from emulator.server import ImdsEmulator  # noqa: E402
 
+try:
+    import hypothesis  # noqa: F401  pylint: disable=unused-import
+except ImportError:  # a venv from before requirements/test.txt gained it: run tools/setup.sh
+    pass
+else:
+    # Importing registers the shared Hypothesis profiles (bounded by default, fuzz for make fuzz).
+    from helpers import fuzz  # noqa: E402,F401  pylint: disable=unused-import
+
 # The guard covers this process now and, through PYTHONPATH (helpers.ansible_runner), every
 # Python subprocess; violations land in one log that the autouse fixture below reads.
 NETGUARD_LOG = Path(os.environ.setdefault(
@@ -33,6 +41,7 @@ imds_netguard.install()
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "expect_netguard_violation: the test provokes the network guard on purpose")
+    config.addinivalue_line("markers", "fuzz: a property test over untrusted input (make fuzz runs these long)")
     NETGUARD_LOG.parent.mkdir(parents=True, exist_ok=True)
     NETGUARD_LOG.write_text("")
     if netns.available() is None:
@@ -64,6 +73,13 @@ def pytest_runtest_call(item):  # pylint: disable=unused-argument
         if error.filename and paths.is_shared(error.filename):
             paths.missing_shared(error.filename)
         raise
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Every Hypothesis test is a fuzz test: `make fuzz` (-m fuzz) runs them all, long."""
+    for item in items:
+        if getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
+            item.add_marker(pytest.mark.fuzz)
 
 
 @pytest.fixture(autouse=True)

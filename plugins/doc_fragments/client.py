@@ -12,15 +12,18 @@ class ModuleDocFragment:
 options:
   endpoint:
     description:
-      - Base address of IMDS, as C(http://host[:port]) without a path.
+      - Base address of IMDS, as C(http://host[:port]) without a path. The port, when given, is a number
+        from 1 to 65535 (C(:0) is refused, not read as port 80).
       - When not set, the environment variable E(AZURE_IMDS_ENDPOINT) on the managed node is used,
         and then the real IMDS address C(http://169.254.169.254).
       - Meant for tests and emulators. Proxies are never used, whatever this is set to.
     type: str
   timeout:
     description:
-      - Seconds to wait for each answer once connected (the read timeout of one attempt).
-      - Connecting is limited to 2 seconds, or to O(timeout) when that is smaller.
+      - Seconds one attempt may take in all - connecting, sending, the status line, the headers and the
+        body - so a server that sends a byte now and then cannot hold the task longer.
+      - Connecting is limited to 2 seconds, or to O(timeout) when that is smaller; it counts against O(timeout).
+      - A finite number greater than 0; V(nan), V(inf) and negative values are refused.
     type: float
     default: 10
   max_retry_time:
@@ -28,17 +31,24 @@ options:
       - Upper bound, in seconds, on retrying one request. No retry wait is started that would end after
         this many seconds from the first attempt, so a call takes at most O(max_retry_time) plus one
         O(timeout) plus 2 seconds.
-      - 410 Gone is retried every 10 seconds for up to 70 seconds; 408, 429, 5xx, resets and timeouts get up
-        to 4 retries with waits of 1, 2, 4 and 8 seconds; a C(Retry-After) header replaces the computed wait.
-        400, 401, 403, 404 and 405 are never retried.
-      - V(0) disables retries.
+      - 410 Gone is retried every 10 seconds for up to 70 seconds; 408, 5xx, resets and timeouts get up
+        to 4 retries with random waits of up to 1, 2, 4 and 8 seconds.
+      - 429 (the VM's 5 requests a second are used up, often by other tasks on the same VM) is retried for
+        as long as O(max_retry_time) lasts, with random waits of up to 4, 8, 16, then 32 seconds, so that
+        many callers refused at once do not come back at once.
+      - A C(Retry-After) header replaces the computed wait. 400, 401, 403, 404 and 405 are never retried.
+      - V(0) disables retries. A finite number of 0 or more; V(nan) and V(inf) are refused.
     type: float
     default: 70
 notes:
   - "Requests carry the header C(Metadata: true) and never C(X-Forwarded-For), bypass every proxy (including
     E(http_proxy), E(HTTP_PROXY), E(https_proxy) and E(all_proxy)), never follow redirects, and refuse
     bodies over 1 MiB."
-  - One task sends at most 5 requests per second, the IMDS rate limit.
+  - One task sends at most 5 requests per second, the IMDS rate limit. Many tasks on one VM (forks, or
+    metadata tasks delegated to one Azure host) share that limit; see the C(imds.azure) guide on contention.
+  - Everything IMDS sends is treated as untrusted text. Answers that are not HTTP or not JSON (including
+    V(NaN) and V(Infinity)), a non-numeric C(Content-Length), or bodies over 1 MiB fail with a clear error;
+    control characters in a reason phrase or body never reach a message.
 """
 
     API_VERSION = r"""

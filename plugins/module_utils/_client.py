@@ -15,7 +15,9 @@ every other outcome into a typed error from ``_errors``.
 from typing import Optional, Union
 
 import json
+import math
 import os
+import random
 import re
 import time
 from urllib.parse import quote, urlencode
@@ -54,13 +56,14 @@ ENDPOINT_ENV_VAR = "AZURE_IMDS_ENDPOINT"
 # IMDS allows about 5 requests per second per VM; the margin absorbs network jitter.
 MIN_REQUEST_INTERVAL = 0.21
 
-_SEGMENT_RE = re.compile(r"^[A-Za-z0-9_.\-]+$")
+# Used with fullmatch: "$" would also match before a trailing newline.
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 # OAuth-style error codes ("invalid_request") cannot hold a token, so they may be quoted from private paths.
-_ERROR_CODE_RE = re.compile(r"^[A-Za-z_]{1,40}$")
+_ERROR_CODE_RE = re.compile(r"^[A-Za-z_]{1,40}\Z")
 NOT_QUOTED = "(the answer is not quoted: this path can return secrets)"
 # Fixed texts that IMDS documents for the identity category; quoting them cannot leak anything.
 _DOCUMENTED_IDENTITY_ERRORS = frozenset({"Identity not found"})
-_NONCE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
+_NONCE_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
 class ImdsResult:
@@ -94,15 +97,16 @@ def metadata_path(path: Union[str, list, tuple]) -> str:
     for array indexes). Segments are letters, digits, ``_``, ``.`` and ``-``.
     """
     if isinstance(path, str):
-        segments = path.strip().strip("/").split("/")
-        if path.strip().startswith("metadata/") or path.strip().startswith("/metadata/"):
+        # No whitespace stripping: "instance/compute\n" is refused, not quietly read as instance/compute.
+        segments = path.strip("/").split("/")
+        if path.startswith("metadata/") or path.startswith("/metadata/"):
             segments = segments[1:]
     else:
         segments = [str(s) for s in path]
     if not segments or segments == [""]:
         raise ImdsRequestError("The IMDS path is empty. Give a path under /metadata/, for example instance or versions.")
     for segment in segments:
-        if not _SEGMENT_RE.match(segment) or segment in (".", ".."):
+        if not _SEGMENT_RE.fullmatch(segment) or segment in (".", ".."):
             raise ImdsRequestError(
                 "Invalid IMDS path segment %r in %r: use letters, digits, '_', '.', '-' separated by '/' "
                 "(for example instance/network/interface/0/macAddress)." % (segment, path))
@@ -117,11 +121,11 @@ class ImdsClient:
                  connect_timeout: float = _transport.CONNECT_TIMEOUT,
                  max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
                  max_body_bytes: int = _transport.MAX_BODY_BYTES,
-                 clock=time.monotonic, sleep=time.sleep, transport=_transport.send, environ=None) -> None:
-        if timeout <= 0 or connect_timeout <= 0:
-            raise ImdsRequestError("timeout must be a positive number of seconds, got %r." % timeout)
-        if max_retry_time < 0:
-            raise ImdsRequestError("max_retry_time must be 0 or more seconds, got %r." % max_retry_time)
+                 clock=time.monotonic, sleep=time.sleep, transport=_transport.send, environ=None,
+                 jitter=random.random) -> None:
+        _check_seconds("timeout", timeout, zero_allowed=False)
+        _check_seconds("connect_timeout", connect_timeout, zero_allowed=False)
+        _check_seconds("max_retry_time", max_retry_time, zero_allowed=True)
         self.endpoint = _transport.Endpoint(resolve_endpoint(endpoint, environ))
         self.api_version = api_version
         self.timeout = float(timeout)
@@ -131,6 +135,7 @@ class ImdsClient:
         self._clock = clock
         self._sleep = sleep
         self._transport = transport
+        self._jitter = jitter
         self._last_sent_at = None  # type: float | None
         self.requests_sent = 0
 
@@ -152,7 +157,7 @@ class ImdsClient:
     def attested_document(self, nonce: Optional[str] = None) -> ImdsResult:
         params = {}
         if nonce is not None:
-            if not _NONCE_RE.match(nonce):
+            if not _NONCE_RE.fullmatch(nonce):
                 raise ImdsRequestError("The attestation nonce must be 1 to 32 letters or digits, got %r." % nonce)
             params["nonce"] = nonce
         return self.get("attested/document", params=params)
@@ -186,15 +191,20 @@ class ImdsClient:
         if not event_ids or not all(isinstance(e, str) and e for e in event_ids):
             raise ImdsRequestError("Give at least one scheduled event id (a non-empty string) to approve.")
         body = json.dumps({"StartRequests": [{"EventId": e} for e in event_ids]}).encode("utf-8")
-        return self.get("scheduledevents", api_version=api_version,
-                        method="POST", body=body, expect="any")
+        return self.request("POST", "scheduledevents", api_version=api_version, body=body, expect="any")
 
     # -- generic request --------------------------------------------------------------
 
     def get(self, path, params: Optional[dict] = None, api_version: Optional[str] = "", expect: str = "json",
-            method: str = "GET", body: Optional[bytes] = None, known_versions: Optional[tuple] = None,
-            retry_not_found: Optional[bool] = None) -> ImdsResult:
-        """Request ``/metadata/<path>`` and return the decoded answer.
+            known_versions: Optional[tuple] = None, retry_not_found: Optional[bool] = None) -> ImdsResult:
+        """GET ``/metadata/<path>`` and return the decoded answer (see ``request``)."""
+        return self.request("GET", path, params=params, api_version=api_version, expect=expect,
+                            known_versions=known_versions, retry_not_found=retry_not_found)
+
+    def request(self, method: str, path, params: Optional[dict] = None, api_version: Optional[str] = "",
+                expect: str = "json", body: Optional[bytes] = None, known_versions: Optional[tuple] = None,
+                retry_not_found: Optional[bool] = None) -> ImdsResult:
+        """Send ``method`` to ``/metadata/<path>`` (with retries) and return the decoded answer.
 
         ``api_version`` of ``""`` means the client's default; ``None`` sends none
         (only ``versions`` takes none). ``expect`` is json, text or any. The known versions, the 404
@@ -207,7 +217,7 @@ class ImdsClient:
         retry_not_found = rule.retry_not_found if retry_not_found is None else retry_not_found
         version = self.api_version if api_version == "" else api_version
         extra = _check_params(params or {})
-        state = RetryState(self._clock(), self.max_retry_time, retry_not_found=retry_not_found)
+        state = RetryState(self._clock(), self.max_retry_time, retry_not_found=retry_not_found, jitter=self._jitter)
         version_retried = False
         attempts = 0
         while True:
@@ -260,6 +270,15 @@ class ImdsClient:
         self._last_sent_at = now
 
 
+def _check_seconds(option: str, value, zero_allowed: bool) -> None:
+    """Refuse NaN, infinities, negative (and, where it makes no sense, zero) durations, naming the option."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0 or (
+            value == 0 and not zero_allowed):
+        raise ImdsRequestError(
+            "The %s option must be a finite number of seconds %s, got %r." % (
+                option, "of 0 or more" if zero_allowed else "greater than 0", value))
+
+
 def _check_params(params: dict) -> list:
     reserved = {"api-version": "api_version"}
     pairs = []
@@ -272,10 +291,31 @@ def _check_params(params: dict) -> list:
     return pairs
 
 
+class _NotJsonNumber(ValueError):
+    """NaN, Infinity, -Infinity or a number too large for a float: Python's json accepts them, JSON does not."""
+
+
+def _refuse_constant(name: str):
+    raise _NotJsonNumber("%s is not JSON; IMDS never sends it" % name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise _NotJsonNumber("the number %s is too large for a float (it would become Infinity), which is not JSON; "
+                             "IMDS never sends it" % excerpt(text, 40))
+    return value
+
+
+def loads_strict(text: str):
+    """``json.loads`` without the extensions Python allows (NaN, Infinity, numbers that overflow to inf)."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def _error_body(response: _transport.HttpResponse) -> dict:
     """The JSON error object IMDS sends with a failure, or {} if the body is not one."""
     try:
-        data = json.loads(response.body.decode("utf-8"))
+        data = loads_strict(response.body.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -294,7 +334,7 @@ def _error_text(response: _transport.HttpResponse, private: bool = False) -> str
     for key in ("error_description", "error", "message"):
         if isinstance(data.get(key), str) and data[key]:
             return excerpt(data[key])
-    return excerpt(response.body) or response.reason or "no details"
+    return excerpt(response.body) or excerpt(response.reason) or "no details"
 
 
 def _quoted(text: str, private: bool, limit: int = 120) -> str:
@@ -343,13 +383,16 @@ def _parse_json(text: str, content_type: str, url: str, private: bool = False):
         raise ImdsBadResponseError(
             "Expected JSON from %s but got HTML (%s). A proxy, captive portal or another web server "
             "answered instead of IMDS; IMDS must be reached directly, without a proxy. Body starts: %s"
-            % (url, content_type or "no content type", _quoted(text, private)), url=url,
+            % (url, excerpt(content_type, 60) or "no content type", _quoted(text, private)), url=url,
             body=None if private else text)
     if not stripped:
         raise ImdsBadResponseError("IMDS at %s sent an empty body where JSON was expected. Retry later; "
                                    "if it persists, something other than IMDS answers." % url, url=url)
     try:
-        return json.loads(text)
+        return loads_strict(text)
+    except _NotJsonNumber as exc:
+        raise ImdsBadResponseError("The answer from %s is not JSON: %s. Body starts: %s"
+                                   % (url, exc, excerpt(text, 120)), url=url, body=text)
     except ValueError as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not valid JSON (%s). Body starts: %s. If you asked for a single "

@@ -8,32 +8,50 @@
 """When to retry an IMDS request, and how long to wait first.
 
 The numbers follow Microsoft's own IMDS clients (MSAL, azure-identity) and the
-IMDS documentation: 410 means "try again for up to 70 seconds"; 408, 429, 5xx,
+IMDS documentation: 410 means "try again for up to 70 seconds"; 408, 5xx,
 resets and timeouts get a few retries with exponential waits; the 4xx errors
 that describe a wrong request are never retried.
+
+429 is different: it says other callers share this VM's 5 requests a second
+(50 forks delegating to one Azure controller, say). It is retried for as long as
+``max_retry_time`` lasts, not a fixed number of times. Every computed wait is
+drawn at random between 0 and the exponential ceiling ("full jitter"), so callers
+refused together do not all come back together; a ``Retry-After`` header still
+wins over the computed wait.
 """
 
 from typing import Optional
 
 import email.utils
+import random
+import re
 import time
 
 GONE_STATUS = 410
 GONE_RETRY_INTERVAL = 10.0
 GONE_RETRY_WINDOW = 70.0
 
-TRANSIENT_STATUSES = frozenset({408, 429})
+TRANSIENT_STATUSES = frozenset({408})
 TRANSIENT_MAX_RETRIES = 4
 BACKOFF_INITIAL = 1.0
 BACKOFF_FACTOR = 2.0
-BACKOFF_CAP = 8.0
+# Ceiling of every computed wait. 50 callers waiting up to 32 s each arrive at about 3 a second,
+# under IMDS's 5 (tests/functional/test_contention.py measures both limiter models).
+BACKOFF_CAP = 32.0
 
-NEVER_RETRY_STATUSES = frozenset({400, 401, 403, 404, 405})
+THROTTLED_STATUS = 429
+# The first 429 ceiling: a refused caller has at least 5 others beside it.
+THROTTLED_BACKOFF_INITIAL = 4.0
 
 DEFAULT_MAX_RETRY_TIME = 70.0
 
+# A Retry-After beyond this is beyond every retry budget; clamping keeps huge numbers finite.
+RETRY_AFTER_LIMIT = 86400.0
+_DELAY_SECONDS_RE = re.compile(r"[0-9]+")
+
 
 def is_transient_status(status: int) -> bool:
+    """408 and 5xx: worth a few retries (429 has a policy of its own)."""
     return status in TRANSIENT_STATUSES or 500 <= status <= 599
 
 
@@ -46,16 +64,19 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _DELAY_SECONDS_RE.fullmatch(value):
+        # ASCII digits only: str.isdigit() also accepts "²", which float() then refuses.
+        digits = value.lstrip("0") or "0"
+        return RETRY_AFTER_LIMIT if len(digits) > 9 else min(float(digits), RETRY_AFTER_LIMIT)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when is None:
+            return None
+        current = time.time() if now is None else now
+        return min(max(0.0, when.timestamp() - current), RETRY_AFTER_LIMIT)
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        # Unreadable (or an impossible date): the header is only a hint, the backoff applies.
         return None
-    if when is None:
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
 
 
 class RetryDecision:
@@ -75,18 +96,24 @@ class RetryDecision:
 class RetryState:
     """Retry bookkeeping for one logical IMDS call (all attempts of one request)."""
 
-    def __init__(self, started_at: float, max_retry_time: float, retry_not_found: bool = False) -> None:
+    def __init__(self, started_at: float, max_retry_time: float, retry_not_found: bool = False,
+                 jitter=random.random) -> None:
         self.started_at = started_at
         self.max_retry_time = max(0.0, max_retry_time)
         # IMDS documents 404 from the identity category as transient during VM start-up.
         self.retry_not_found = retry_not_found
+        # Returns a number in [0, 1); tests pass a constant to get the ceilings themselves.
+        self._jitter = jitter
         self.transient_retries = 0
+        self.throttled_retries = 0
 
     def decide(self, now: float, status: Optional[int] = None, retryable_error: bool = False,
                retry_after: Optional[float] = None) -> RetryDecision:
         """Decide about a failed attempt: an HTTP ``status``, or a transport error when ``retryable_error``."""
         if status == GONE_STATUS:
             decision = self._gone(now, retry_after)
+        elif status == THROTTLED_STATUS:
+            decision = self._throttled(retry_after)
         elif (status is not None and is_transient_status(status)) or retryable_error or (
                 status == 404 and self.retry_not_found):
             decision = self._transient(retry_after)
@@ -105,12 +132,20 @@ class RetryState:
     def _transient(self, retry_after: Optional[float]) -> RetryDecision:
         if self.transient_retries >= TRANSIENT_MAX_RETRIES:
             return RetryDecision(None, "%d retries were used up" % TRANSIENT_MAX_RETRIES)
-        if retry_after is None:
-            delay = min(BACKOFF_CAP, BACKOFF_INITIAL * BACKOFF_FACTOR ** self.transient_retries)
-        else:
-            delay = retry_after
+        delay = self._backoff(BACKOFF_INITIAL, self.transient_retries) if retry_after is None else retry_after
         self.transient_retries += 1
         return RetryDecision(delay)
+
+    def _throttled(self, retry_after: Optional[float]) -> RetryDecision:
+        """429: no retry count, only the max_retry_time budget (checked by the caller) ends it."""
+        delay = self._backoff(THROTTLED_BACKOFF_INITIAL, self.throttled_retries) if retry_after is None else retry_after
+        self.throttled_retries += 1
+        return RetryDecision(delay)
+
+    def _backoff(self, initial: float, retries: int) -> float:
+        """Full jitter: a random wait between 0 and the capped exponential ceiling."""
+        ceiling = min(BACKOFF_CAP, initial * BACKOFF_FACTOR ** min(retries, 32))
+        return ceiling * self._jitter()
 
     def _within_budget(self, now: float, decision: RetryDecision) -> RetryDecision:
         delay = decision.delay or 0.0

@@ -14,12 +14,20 @@ but healthy answer), installs a process-wide urllib opener, and brings handlers
 never use. ``http.client`` does none of these things: it never reads proxy
 variables, never follows a redirect, and lets us time the connect and the read
 separately. A managed node still needs nothing beyond Python.
+
+Every attempt has ONE deadline, ``read_timeout`` seconds after it starts:
+connecting (itself at most ``connect_timeout``), sending, the status line, the
+headers and the body all happen before it. A socket timeout alone would not do:
+it restarts with every byte, so a peer sending one header byte a second could
+hold a task for as long as it liked.
 """
 
 from typing import Optional
 
 import errno
 import io
+import ipaddress
+import re
 import socket
 import sys
 
@@ -43,7 +51,6 @@ def _import_http_client_without_tls():
 
 http_client = _import_http_client_without_tls()
 import time
-from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
@@ -54,6 +61,7 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsTimeoutError,
     ImdsUnreachableError,
     ROUTE_HINT,
+    excerpt,
 )
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
@@ -61,8 +69,14 @@ CONNECT_TIMEOUT = 2.0
 DEFAULT_READ_TIMEOUT = 10.0
 MAX_BODY_BYTES = 1024 * 1024
 READ_CHUNK_BYTES = 64 * 1024
+# A reason phrase is a few words ("Too Many Requests"); more is shortened, never shown raw.
+REASON_LIMIT = 80
 
 _NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
+_PORT_RE = re.compile(r"[0-9]{1,5}")
+_HOST_NAME_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?")
+# Content-Length in ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+_LENGTH_RE = re.compile(r"[0-9]{1,15}")
 
 
 class Endpoint:
@@ -71,21 +85,23 @@ class Endpoint:
     __slots__ = ("host", "port", "base_url")
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError as exc:  # "[::1" or a bracketed IPv4 address, for example
+            raise ImdsRequestError("Invalid IMDS endpoint %r: %s. Example: http://169.254.169.254 or "
+                                   "http://127.0.0.1:8080." % (url, exc))
         problems = []
         if parts.scheme != "http":
             problems.append("the scheme must be http (IMDS has no TLS)")
         if not parts.hostname:
             problems.append("a host is required")
+        elif not _valid_host(parts.hostname):
+            problems.append("%r is not a host name or IP address" % parts.hostname)
         if parts.username or parts.password:
             problems.append("credentials are not allowed")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
             problems.append("give only scheme, host and port; the client adds /metadata/...")
-        try:
-            port = parts.port or 80
-        except ValueError:
-            problems.append("the port is not a number between 0 and 65535")
-            port = 80
+        port = _port(parts.netloc, problems)
         if problems:
             raise ImdsRequestError(
                 "Invalid IMDS endpoint %r: %s. Example: http://169.254.169.254 or http://127.0.0.1:8080."
@@ -96,14 +112,43 @@ class Endpoint:
         self.base_url = "http://%s:%d" % (host_text, port) if port != 80 else "http://%s" % host_text
 
 
+def _valid_host(host: str) -> bool:
+    if ":" in host:
+        try:
+            return ipaddress.ip_address(host).version == 6
+        except ValueError:
+            return False
+    return bool(_HOST_NAME_RE.fullmatch(host))
+
+
+def _port(netloc: str, problems: list) -> int:
+    """The port of ``[user@]host[:port]``: 80 when absent; 1 to 65535 in ASCII digits otherwise."""
+    host_port = netloc.rpartition("@")[2]
+    if host_port.startswith("["):
+        rest = host_port.partition("]")[2]
+    else:
+        rest = host_port[host_port.find(":"):] if ":" in host_port else ""
+    text = rest[1:]
+    if rest in ("", ":"):
+        return 80
+    if rest.startswith(":") and _PORT_RE.fullmatch(text) and 1 <= int(text) <= 65535:
+        return int(text)
+    problems.append("the port must be a number from 1 to 65535, got %r" % (text if rest.startswith(":") else rest))
+    return 80
+
+
 class HttpResponse:
-    """Status, headers (lower-case names) and the complete body of one answer."""
+    """Status, headers (lower-case names) and the complete body of one answer.
+
+    The reason phrase is made printable here, for every transport: it is untrusted
+    text that error messages quote (ANSI escapes in it must not reach a terminal).
+    """
 
     __slots__ = ("status", "reason", "headers", "body")
 
     def __init__(self, status: int, reason: str, headers: dict, body: bytes) -> None:
         self.status = status
-        self.reason = reason
+        self.reason = excerpt(reason, REASON_LIMIT)
         self.headers = headers
         self.body = body
 
@@ -117,22 +162,60 @@ def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Option
          max_body_bytes: int = MAX_BODY_BYTES) -> HttpResponse:
     """Send one request and return the full answer, whatever its status.
 
+    The whole exchange ends within ``read_timeout`` seconds (see the module doc).
     Raises the transport errors of ``_errors``: unreachable, timeout, reset,
     bad response, too large.
     """
     url = endpoint.base_url + path
-    connection = http_client.HTTPConnection(endpoint.host, endpoint.port, timeout=connect_timeout)
+    deadline = time.monotonic() + read_timeout
+    connect_limit = min(connect_timeout, read_timeout)
+    connection = http_client.HTTPConnection(endpoint.host, endpoint.port, timeout=connect_limit)
     try:
-        _connect(connection, url, connect_timeout)
-        sock = connection.sock
-        sock.settimeout(read_timeout)
-        deadline = time.monotonic() + read_timeout
-        with _typed_errors(url, read_timeout):
+        _connect(connection, url, connect_limit)
+        try:
+            _limit_to_deadline(connection.sock, deadline)
             connection.request(method, path, body=body, headers=headers)
-            response = connection.getresponse()
-            return _complete_response(response, sock, deadline, url, max_body_bytes)
+        except socket.timeout:
+            raise read_timeout_error(url, read_timeout)
+        except OSError as exc:
+            raise talk_failed_error(url, _describe(exc))
+        return read_response(_DeadlineSocket(connection.sock, deadline), method, url, max_body_bytes,
+                             read_timeout)
     finally:
         connection.close()
+
+
+def read_response(source, method: str, url: str, max_body_bytes: int = MAX_BODY_BYTES,
+                  time_limit: float = DEFAULT_READ_TIMEOUT) -> HttpResponse:
+    """Read one complete answer (status line, headers, body) from ``source``.
+
+    ``source`` is what ``http.client.HTTPResponse`` reads: an object whose ``makefile("rb")``
+    gives the byte stream. Every failure becomes a typed error; ``time_limit`` only words
+    the timeout message.
+    """
+    response = http_client.HTTPResponse(source, method=method)
+    try:
+        response.begin()
+        payload = _read_body(response, url, max_body_bytes)
+    except socket.timeout:
+        raise read_timeout_error(url, time_limit)
+    except (http_client.IncompleteRead, ConnectionError) as exc:
+        raise ImdsConnectionResetError(
+            "The connection to IMDS at %s was closed before a complete answer arrived (%s)."
+            % (url, _describe(exc)), url=url)
+    except (http_client.HTTPException, ValueError) as exc:
+        raise ImdsBadResponseError(
+            "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
+            "listening on this address." % (url, _describe(exc)), url=url)
+    except OSError as exc:
+        raise talk_failed_error(url, _describe(exc))
+    finally:
+        response.close()
+    headers_out = {}
+    for name, value in response.getheaders():
+        key = name.lower()
+        headers_out[key] = headers_out[key] + ", " + value if key in headers_out else value
+    return HttpResponse(response.status, response.reason, headers_out, payload)
 
 
 def request_bytes(endpoint: Endpoint, method: str, path: str, headers: dict, body: Optional[bytes] = None) -> bytes:
@@ -160,12 +243,7 @@ def parse_response(raw: bytes, endpoint: Endpoint, method: str, path: str,
     headers, body (chunked or not). A body that stops short of its Content-Length, or
     that is larger than ``max_body_bytes``, fails exactly as it would in ``send``.
     """
-    url = endpoint.base_url + path
-    sock = _ReplaySocket(raw)
-    response = http_client.HTTPResponse(sock, method=method)
-    with _typed_errors(url, 0.0):
-        response.begin()
-        return _complete_response(response, sock, float("inf"), url, max_body_bytes)
+    return read_response(_ReplaySocket(raw), method, endpoint.base_url + path, max_body_bytes, 0.0)
 
 
 def too_large_error(url: str, limit: int) -> ImdsResponseTooLargeError:
@@ -173,47 +251,10 @@ def too_large_error(url: str, limit: int) -> ImdsResponseTooLargeError:
     return _too_large(url, limit, "more than %d bytes arrived" % limit)
 
 
-@contextmanager
-def _typed_errors(url: str, read_timeout: float):
-    """Turn what can go wrong while talking HTTP into the typed errors of ``_errors``."""
-    try:
-        yield
-    except socket.timeout:
-        raise read_timeout_error(url, read_timeout)
-    except (http_client.IncompleteRead, ConnectionError) as exc:
-        raise ImdsConnectionResetError(
-            "The connection to IMDS at %s was closed before a complete answer arrived (%s)."
-            % (url, _describe(exc)), url=url)
-    except http_client.HTTPException as exc:
-        raise ImdsBadResponseError(
-            "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
-            "listening on this address." % (url, _describe(exc)), url=url)
-    except OSError as exc:
-        raise talk_failed_error(url, _describe(exc))
-
-
-def read_timeout_error(url: str, read_timeout: float) -> ImdsTimeoutError:
-    """The error for a connection that stood but brought no complete answer in time."""
-    return ImdsTimeoutError(
-        "IMDS at %s accepted the connection but did not answer within %.1f s. "
-        "It may be overloaded, or something other than IMDS holds this address. %s"
-        % (url, read_timeout, ROUTE_HINT), url=url)
-
-
 def talk_failed_error(url: str, detail: str) -> ImdsConnectionResetError:
     """The error for a connection that broke while the request or the answer was under way."""
     return ImdsConnectionResetError(
         "The connection to IMDS at %s failed while talking (%s)." % (url, detail), url=url)
-
-
-def _complete_response(response: http_client.HTTPResponse, sock, deadline: float, url: str,
-                       max_body_bytes: int) -> HttpResponse:
-    payload = _read_body(response, sock, deadline, url, max_body_bytes)
-    headers_out = {}
-    for name, value in response.getheaders():
-        key = name.lower()
-        headers_out[key] = headers_out[key] + ", " + value if key in headers_out else value
-    return HttpResponse(response.status, response.reason, headers_out, payload)
 
 
 class _RecordingSocket:
@@ -235,11 +276,47 @@ class _ReplaySocket:
     def __init__(self, raw: bytes) -> None:
         self._raw = raw
 
-    def makefile(self, mode: str):
+    def makefile(self, mode: str, *_args, **_kwargs):
         return io.BytesIO(self._raw)
 
     def settimeout(self, value) -> None:
         pass
+
+
+class _DeadlineStream(io.RawIOBase):
+    """The bytes arriving on a socket; no read waits past the attempt's deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        _limit_to_deadline(self._sock, self._deadline)
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineSocket:
+    """Gives ``http.client.HTTPResponse`` a stream whose every read obeys the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str, *_args, **_kwargs) -> io.BufferedReader:
+        if mode != "rb":
+            raise ValueError("only binary reading is supported")
+        return io.BufferedReader(_DeadlineStream(self._sock, self._deadline))
+
+
+def _limit_to_deadline(sock: socket.socket, deadline: float) -> None:
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise socket.timeout("the attempt's deadline has passed")
+    sock.settimeout(remaining)
 
 
 def _connect(connection: http_client.HTTPConnection, url: str, connect_timeout: float) -> None:
@@ -277,19 +354,18 @@ def unreachable_error(url: str, reason: str, connect_timeout: float = CONNECT_TI
     return ImdsUnreachableError("%s %s" % (text, ROUTE_HINT), url=url)
 
 
-def _read_body(response: http_client.HTTPResponse, sock: socket.socket, deadline: float,
-               url: str, max_body_bytes: int) -> bytes:
+def _read_body(response: http_client.HTTPResponse, url: str, max_body_bytes: int) -> bytes:
     declared = response.getheader("Content-Length")
-    if declared and declared.strip().isdigit() and int(declared) > max_body_bytes:
-        raise _too_large(url, max_body_bytes, "declared %s bytes" % declared.strip())
+    if declared is not None and not response.chunked:
+        if not _LENGTH_RE.fullmatch(declared.strip()):
+            raise ImdsBadResponseError(
+                "The answer from %s has an invalid Content-Length %r (not one number in ASCII digits). "
+                "IMDS never sends that; something else answered." % (url, excerpt(declared, 40)), url=url)
+        if int(declared) > max_body_bytes:
+            raise _too_large(url, max_body_bytes, "declared %s bytes" % declared.strip())
     chunks = []
     received = 0
     while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            # A server that drips bytes slowly never trips the per-read timeout.
-            raise socket.timeout("body not complete before the read deadline")
-        sock.settimeout(remaining)
         chunk = response.read1(READ_CHUNK_BYTES)
         if not chunk:
             break
@@ -302,6 +378,15 @@ def _read_body(response: http_client.HTTPResponse, sock: socket.socket, deadline
     return b"".join(chunks)
 
 
+def read_timeout_error(url: str, time_limit: float) -> ImdsTimeoutError:
+    """The error for a connection that stood but brought no complete answer within the attempt's time."""
+    return ImdsTimeoutError(
+        "IMDS at %s accepted the connection but did not answer within %.1f s (the timeout option bounds "
+        "each attempt: connecting, the status line, the headers and the body together). It may be "
+        "overloaded, or something other than IMDS holds this address. %s" % (url, time_limit, ROUTE_HINT),
+        url=url)
+
+
 def _too_large(url: str, limit: int, detail: str) -> ImdsResponseTooLargeError:
     return ImdsResponseTooLargeError(
         "The answer from %s is larger than the %d-byte limit (%s). IMDS documents are a few "
@@ -312,5 +397,5 @@ def _too_large(url: str, limit: int, detail: str) -> ImdsResponseTooLargeError:
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, http_client.IncompleteRead):
         return "body truncated: %d bytes read, %s more expected" % (len(exc.partial), exc.expected)
-    text = str(exc) or type(exc).__name__
+    text = excerpt(str(exc)) or type(exc).__name__
     return "%s: %s" % (type(exc).__name__, text) if type(exc).__name__ not in text else text

@@ -138,7 +138,7 @@ import datetime
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsError
-from ansible_collections.imds.azure.plugins.module_utils._module import (
+from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     client_argument_spec,
     client_from_params,
     fail_with,

@@ -165,7 +165,7 @@ from ansible_collections.imds.azure.plugins.module_utils._facts import (
     InstanceDocumentError,
     build_fact,
 )
-from ansible_collections.imds.azure.plugins.module_utils._module import (
+from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     client_argument_spec,
     client_from_params,
     run_module,

@@ -31,7 +31,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import Fa
 
 PAYLOAD_KEY = "__payload__"
 SUPPORTED_SCHEMA = "1"
-_SCHEMA_KEY = re.compile(r"^s(\d+)_(.+)$", re.DOTALL)
+_SCHEMA_KEY = re.compile(r"^s(\d+)_(.+)\Z", re.DOTALL)
 _UNSAFE_KEY = "__ansible_unsafe"
 
 

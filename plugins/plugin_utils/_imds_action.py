@@ -56,7 +56,7 @@ def run_imds_module(action: ActionBase, module_name: str, module_args: dict, tas
                                       task_vars=task_vars)
     # pylint: disable=import-outside-toplevel
     from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
-    from ansible_collections.imds.azure.plugins.module_utils._module import failure_result
+    from ansible_collections.imds.azure.plugins.module_utils._module_adapter import failure_result
     from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import host_transport
 
     file_name, logic_name = CONTROLLER_SIDE[module_name]

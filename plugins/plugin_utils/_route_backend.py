@@ -20,7 +20,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-_DEVICE_RE = re.compile(r"^[A-Za-z0-9_.:@][A-Za-z0-9_.:@-]{0,14}$")
+_DEVICE_RE = re.compile(r"^[A-Za-z0-9_.:@][A-Za-z0-9_.:@-]{0,14}\Z")
 
 
 class HostError(Exception):

@@ -24,9 +24,9 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_backend import (
 )
 from ansible_collections.imds.azure.plugins.plugin_utils._routes import IMDS_ADDRESS, IMDS_DESTINATION, new_route
 
-_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 # One ipv4.routes entry: "169.254.169.254/32 [next hop] [metric] [attribute=value ...]".
-_IMDS_ENTRY_RE = re.compile(r"^169\.254\.169\.254(?:/32)?(?:\s+(\d{1,3}(?:\.\d{1,3}){3}))?(?:\s+(\d{1,10}))?(?:\s+\S+=\S*)*$",
+_IMDS_ENTRY_RE = re.compile(r"^169\.254\.169\.254(?:/32)?(?:\s+(\d{1,3}(?:\.\d{1,3}){3}))?(?:\s+(\d{1,10}))?(?:\s+\S+=\S*)*\Z",
                             re.ASCII)
 
 

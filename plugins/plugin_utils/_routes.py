@@ -54,7 +54,7 @@ _PERSISTENT_IPV4_LINE = re.compile(r"^\s*(%s)\s+(%s)\s+(%s)\s+(\S+)\s*$" % (_IPV
 _IPV6_LINE = re.compile(r"^\s*(\d{1,9})\s+(\d{1,9})\s+([0-9A-Fa-f:.]+/\d{1,3})\s*(.*?)\s*$", re.ASCII)
 _IPV6_CONTINUATION = re.compile(r"^\s+(\S+)\s*$")
 _SEPARATOR = re.compile(r"^\s*={10,}\s*$")
-_DIGITS = re.compile(r"^[0-9]{1,9}$")
+_DIGITS = re.compile(r"^[0-9]{1,9}\Z")
 
 
 class RouteTableError(ValueError):

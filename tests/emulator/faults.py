@@ -13,7 +13,9 @@ KINDS = (
     "oversize",    # a 2 MiB body with Content-Length
     "oversize_stream",  # a 2 MiB body without Content-Length
     "hang",        # accept, read the request, never answer
-    "drip",        # answer one byte at a time, slowly
+    "drip",        # answer one byte at a time, slowly (every ``interval`` seconds)
+    "drip_head",   # send the status line and headers one byte every ``interval`` seconds
+    "raw",         # write ``body`` verbatim (status line, headers, body: anything) and close
     "reset",       # close the connection without answering
 )
 
@@ -24,7 +26,7 @@ class Fault:
 
     def __init__(self, kind: str = "status", status: int = 500, path: str = "/metadata",
                  count: int | None = None, duration: float | None = None, retry_after: str | None = None,
-                 body: bytes | None = None) -> None:
+                 body: bytes | None = None, interval: float = 0.5) -> None:
         if kind not in KINDS:
             raise ValueError("unknown fault kind %r; choose from %s" % (kind, ", ".join(KINDS)))
         self.kind = kind
@@ -34,6 +36,7 @@ class Fault:
         self.duration = duration
         self.retry_after = retry_after
         self.body = body
+        self.interval = interval
         self.hits = 0
         self.first_hit_at = None  # type: float | None
 
@@ -42,6 +45,8 @@ class Fault:
         """The HTTP status the client sees (0: none at all)."""
         if self.kind == "status":
             return self.status
+        if self.kind == "raw":
+            return _raw_status(self.body or b"")
         return {"redirect": 302, "hang": 0, "reset": 0}.get(self.kind, 200)
 
     @classmethod
@@ -56,7 +61,7 @@ class Fault:
             kwargs["status"] = int(options.pop("status"))
             kwargs["kind"] = "status"
         for key, convert in (("kind", str), ("path", str), ("count", int), ("duration", float),
-                             ("retry_after", str)):
+                             ("retry_after", str), ("interval", float)):
             if key in options:
                 kwargs[key] = convert(options.pop(key))
         if options:
@@ -75,6 +80,12 @@ class Fault:
             self.first_hit_at = now
         self.hits += 1
         return True
+
+
+def _raw_status(data: bytes) -> int:
+    """The status a raw answer's first line claims, or 0 when it claims none."""
+    parts = data.split(b"\r\n", 1)[0].split()
+    return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() and len(parts[1]) == 3 else 0
 
 
 class FaultPlan:

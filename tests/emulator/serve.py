@@ -34,6 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--fault", action="append", default=[], type=Fault.parse,
                         help="script a fault, e.g. status=410,duration=30 or kind=hang,path=/metadata/instance")
     parser.add_argument("--no-rate-limit", action="store_true", help="never answer 429 on its own")
+    parser.add_argument("--rate-limit-model", choices=["arrivals", "served"], default="arrivals",
+                        help="arrivals: refused requests count against the 5/s limit too; served: only answered ones")
     parser.add_argument("--max-version", help="pretend to be an older IMDS that knows versions up to this one")
     parser.add_argument("--no-identity", action="store_true", help="no managed identity is assigned")
     parser.add_argument("--scheduled-events", type=Path,
@@ -59,7 +61,8 @@ def main(argv: list | None = None) -> int:
     if args.max_version:
         kwargs["supported_versions"] = tuple(v for v in ImdsEmulator.default_versions() if v <= args.max_version)
     emulator = ImdsEmulator(profile=args.profile, host=host, port=port,
-                            rate_limit=None if args.no_rate_limit else 5, identity=not args.no_identity,
+                            rate_limit=None if args.no_rate_limit else 5, rate_limit_model=args.rate_limit_model,
+                            identity=not args.no_identity,
                             request_log=args.request_log, **kwargs)
     for fault in args.fault:
         emulator.add_fault(fault)

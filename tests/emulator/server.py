@@ -53,6 +53,8 @@ NONCE_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
 RATE_WINDOW = 1.0
 DEFAULT_RATE_LIMIT = 5
 IDENTITY_RATE_LIMIT = 20
+# How refused requests weigh on the limit; IMDS does not document which it is, so tests try both.
+RATE_LIMIT_MODELS = ("arrivals", "served")
 MAX_REQUEST_BODY = 64 * 1024
 OVERSIZE_BYTES = 2 * 1024 * 1024
 HANG_LIMIT = 600.0
@@ -108,6 +110,7 @@ class ImdsEmulator:
 
     def __init__(self, profile: dict | str | Path | None = None, host: str = "127.0.0.1", port: int = 0,
                  clock=time.monotonic, rate_limit: int | None = DEFAULT_RATE_LIMIT,
+                 rate_limit_model: str = "arrivals",
                  supported_versions: tuple = API_VERSIONS, newest_versions: list | None = None,
                  identity: bool = True, tenant_id: str = "abd8daee-d393-4239-9377-883adda3d40f",
                  client_id: str = "be5947ed-3560-4afe-9504-59967a63f810", loadbalancer: dict | None = None,
@@ -118,6 +121,10 @@ class ImdsEmulator:
         self.port = port
         self.clock = clock
         self.rate_limit = rate_limit
+        if rate_limit_model not in RATE_LIMIT_MODELS:
+            raise ValueError("rate_limit_model must be one of %s, got %r"
+                             % (", ".join(RATE_LIMIT_MODELS), rate_limit_model))
+        self.rate_limit_model = rate_limit_model
         self.supported_versions = tuple(supported_versions)
         # What a 400 lists; the default is the three newest supported versions, newest first.
         self.newest_versions = list(newest_versions or sorted(self.supported_versions, reverse=True)[:3])
@@ -211,17 +218,23 @@ class ImdsEmulator:
                 handle.write(json.dumps(request.as_dict()) + "\n")
 
     def rate_limited(self, client: str, category: str) -> bool:
-        """More than the allowed requests within the last second from this client?"""
+        """Is this request over the limit of its client (one VM) in the last second?
+
+        ``arrivals``: every request counts, refused ones too, so callers that keep trying keep
+        the window full. ``served``: only answered requests count, so a refusal costs nothing.
+        """
         if self.rate_limit is None:
             return False
         limit = IDENTITY_RATE_LIMIT if category == "identity" else self.rate_limit
         now = self.clock()
         with self._lock:
-            arrivals = self._arrivals[(client, category == "identity")]
-            while arrivals and now - arrivals[0] >= RATE_WINDOW:
-                arrivals.popleft()
-            arrivals.append(now)
-            return len(arrivals) > limit
+            counted = self._arrivals[(client, category == "identity")]
+            while counted and now - counted[0] >= RATE_WINDOW:
+                counted.popleft()
+            refused = len(counted) >= limit
+            if not refused or self.rate_limit_model == "arrivals":
+                counted.append(now)
+            return refused
 
     def respond(self, method: str, path: str, query: list, headers: dict, body: bytes) -> Reply:
         """The IMDS answer to one request (no faults, no rate limit)."""
@@ -409,17 +422,28 @@ class ImdsEmulator:
             _write_quietly(handler, b'{"padding": "' + b"x" * OVERSIZE_BYTES + b'"}')
             handler.close_connection = True
             return
-        if kind == "drip":
+        if kind == "raw":
+            _write_quietly(handler, fault.body or b"")
+            handler.close_connection = True
+            return
+        if kind in ("drip", "drip_head"):
             body = json.dumps(self.profile).encode("utf-8")
-            handler.send_raw_head(200, "application/json; charset=utf-8", len(body))
-            for index in range(len(body)):
-                if self._stopping.wait(0.5) or not _write_quietly(handler, body[index:index + 1]):
-                    break
+            head = ("HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\n"
+                    "Content-Length: %d\r\n\r\n" % len(body)).encode("ascii")
+            if kind == "drip":
+                _write_quietly(handler, head)
+            self._drip(handler, body if kind == "drip" else head + body, fault.interval)
             handler.close_connection = True
             return
         if kind == "hang":
             self._stopping.wait(HANG_LIMIT)
         handler.close_connection = True
+
+    def _drip(self, handler: "_Handler", data: bytes, interval: float) -> None:
+        """Write ``data`` one byte every ``interval`` seconds, until done, stopped or hung up on."""
+        for index in range(len(data)):
+            if self._stopping.wait(interval) or not _write_quietly(handler, data[index:index + 1]):
+                return
 
 
 def _write_quietly(handler: "_Handler", data: bytes) -> bool:

@@ -212,7 +212,8 @@ def test_truncated_body_fails_after_retries(tmp_path, emulator):
     result = failure_of(gather(tmp_path, emulator, "max_retry_time: 2"))
     assert result["error_type"] == "ImdsConnectionResetError"
     assert "truncated" in result["msg"]
-    assert result["attempts"] == 2
+    # Retried (the first random wait, at most 1 s, always fits in 2 s), as often as the jittered waits allow.
+    assert 2 <= result["attempts"] == len(emulator.requests) <= 5
 
 
 def test_server_that_never_answers(tmp_path, emulator):
@@ -236,5 +237,5 @@ def test_bad_option_values_fail_cleanly(tmp_path, emulator):
     assert "Invalid IMDS endpoint" in run.task("gather")["result"]["msg"]
     run = gather(tmp_path, emulator, "timeout: -1")
     assert run.rc == 2, run.output
-    assert "timeout must be a positive number" in run.task("gather")["result"]["msg"]
+    assert run.task("gather")["result"]["msg"] == "The timeout option must be a finite number of seconds greater than 0, got -1.0."
     assert not emulator.requests

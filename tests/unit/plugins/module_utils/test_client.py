@@ -18,6 +18,8 @@ def virtual(make_emulator, clock):
     emulator = make_emulator(clock=clock)
 
     def client(**kwargs) -> ImdsClient:
+        # Full jitter draws each wait below its ceiling; a constant 1.0 makes the waits the ceilings.
+        kwargs.setdefault("jitter", lambda: 1.0)
         return ImdsClient(endpoint=emulator.url, clock=clock, sleep=clock.sleep, **kwargs)
 
     return emulator, client
@@ -29,7 +31,7 @@ def test_instance_document_and_request_headers(emulator):
     assert result.api_version == "2025-04-07"
     assert len(emulator.requests) == 1
     request = emulator.requests[0]
-    assert request.headers["metadata"] == "true"
+    assert request.method == "GET" and request.headers["metadata"] == "true"
     assert "x-forwarded-for" not in request.headers
     assert request.query == [("api-version", "2025-04-07"), ("format", "json")]
 
@@ -150,6 +152,38 @@ def test_429_burst_honours_retry_after(virtual, clock):
     assert [s for s in clock.sleeps if s > 1] == [3.0, 3.0]
 
 
+def test_429_is_retried_while_the_budget_lasts(virtual, clock):
+    """No retry count for 429: 60 s of refusals, then the answer, within the default 70 s."""
+    emulator, client = virtual
+    emulator.add_fault("status=429,duration=60")
+    start = clock.now
+    result = client(jitter=lambda: 0.5).instance()
+    assert result.data == emulator.profile
+    # Half of each ceiling (4 s doubling, capped at 32 s): seven attempts, more than the 5 of a 5xx.
+    assert clock.sleeps == [2.0, 4.0, 8.0, 16.0, 16.0, 16.0] and result.attempts == 7
+    assert clock.now - start == pytest.approx(62.0)
+
+
+def test_429_for_ever_stops_at_max_retry_time(virtual, clock):
+    emulator, client = virtual
+    emulator.add_fault("status=429")
+    start = clock.now
+    with pytest.raises(_errors.ImdsThrottledError, match="would exceed max_retry_time") as caught:
+        client(jitter=lambda: 0.5).instance()
+    assert clock.now - start <= 70.0
+    assert caught.value.attempts == len(clock.sleeps) + 1 > 5
+    assert caught.value.status == 429 and caught.value.url.endswith("/metadata/instance?api-version=2025-04-07&format=json")
+
+
+def test_jittered_waits_are_drawn_below_the_ceiling(virtual, clock):
+    emulator, client = virtual
+    emulator.add_fault("status=503,count=3")
+    draws = iter([0.25, 0.0, 0.75])
+    assert client(jitter=lambda: next(draws)).instance().data == emulator.profile
+    # A zero wait still meets the pacing (one request per MIN_REQUEST_INTERVAL).
+    assert clock.sleeps == [0.25, 0.0, pytest.approx(_client.MIN_REQUEST_INTERVAL), 3.0]
+
+
 def test_retry_after_beyond_budget_fails_at_once(virtual, clock):
     emulator, client = virtual
     emulator.add_fault(Fault(status=429, retry_after="120"))
@@ -189,7 +223,7 @@ def test_request_errors_are_not_retried(virtual, status, error):
 
 def test_method_not_allowed_from_the_emulator(emulator):
     with pytest.raises(_errors.ImdsMethodNotAllowedError, match="405"):
-        ImdsClient(endpoint=emulator.url).get("instance", method="POST", body=b"{}")
+        ImdsClient(endpoint=emulator.url).request("POST", "instance", body=b"{}")
 
 
 def test_identity_404_during_start_up_is_retried(virtual, clock):

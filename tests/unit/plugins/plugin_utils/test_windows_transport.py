@@ -147,7 +147,9 @@ def test_the_client_drives_attempts_through_the_host(clock):
         runs.append((name, args))
         return attempt(answers[len(runs) - 1])
 
-    client = ImdsClient(transport=host_transport(run_module), clock=clock, sleep=clock.sleep, environ={})
+    # jitter 1.0: the waits are the ceilings of the backoff (full jitter draws below them).
+    client = ImdsClient(transport=host_transport(run_module), clock=clock, sleep=clock.sleep, environ={},
+                        jitter=lambda: 1.0)
     result = client.instance()
     assert result.data == {"compute": {}, "network": {}} and result.attempts == 2
     assert [name for name, _args in runs] == [ATTEMPT_MODULE] * 2

@@ -1,0 +1,318 @@
+"""The transport against peers that misbehave on purpose (issue 12), over real loopback HTTP."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+
+import pytest
+from ansible_collections.imds.azure.plugins.module_utils import _errors, _transport
+from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path
+from emulator.faults import Fault
+
+
+@pytest.fixture
+def virtual(make_emulator, clock):
+    """An emulator and a client sharing one virtual clock (retry waits take no real time)."""
+    emulator = make_emulator(clock=clock)
+
+    def client(**kwargs) -> ImdsClient:
+        return ImdsClient(endpoint=emulator.url, clock=clock, sleep=clock.sleep, **kwargs)
+
+    return emulator, client
+
+
+def raw(status_line: bytes, headers: bytes = b"", body: bytes = b"") -> Fault:
+    return Fault(kind="raw", body=status_line + b"\r\n" + headers + b"\r\n" + body)
+
+
+def test_headers_dripping_one_byte_at_a_time_cannot_outlast_the_timeout(virtual):
+    """The status line and headers count against the deadline too, not only the body."""
+    emulator, client = virtual
+    fault = emulator.add_fault(kind="drip_head", interval=0.2)  # ~150 header bytes: 30 s if let run
+    started = time.monotonic()
+    with pytest.raises(_errors.ImdsTimeoutError, match="did not answer within 1.0 s") as caught:
+        client(timeout=1.0, max_retry_time=0).instance()
+    elapsed = time.monotonic() - started
+    assert fault.hits == 1 and caught.value.attempts == 1
+    assert elapsed < 10, "a dripping peer held the attempt for %.1f s with timeout 1.0" % elapsed
+    assert "status line, the headers and the body" in str(caught.value)
+
+
+def test_the_deadline_covers_the_whole_attempt_not_each_read(virtual):
+    """A body dripping a byte every 0.2 s: each read is quick, the attempt is not."""
+    emulator, client = virtual
+    emulator.add_fault(kind="drip", interval=0.2)
+    started = time.monotonic()
+    with pytest.raises(_errors.ImdsTimeoutError):
+        client(timeout=1.0, max_retry_time=0).instance()
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize("length", [b"\xb2", b"1\xb3", b"-1", b"5, 5", b"0x10", b"99999999999999999999"])
+def test_content_length_that_is_no_ascii_number_is_a_bad_response(virtual, length):
+    emulator, client = virtual
+    emulator.add_fault(raw(b"HTTP/1.1 200 OK", b"Content-Length: " + length + b"\r\n", b"{}"))
+    with pytest.raises(_errors.ImdsBadResponseError) as caught:
+        client(max_retry_time=0).instance()
+    assert "Content-Length" in str(caught.value) or "limit" in str(caught.value)
+
+
+def test_unicode_digit_in_retry_after_falls_back_to_the_backoff(virtual, clock):
+    emulator, client = virtual
+    emulator.add_fault(Fault(status=429, retry_after="\u00b2", count=1))
+    assert client(jitter=lambda: 1.0).instance().data == emulator.profile
+    assert [r.status for r in emulator.requests] == [429, 200]
+    assert clock.sleeps == [4.0]  # the first 429 ceiling, not 2 s
+
+
+@pytest.mark.parametrize("reason", [b"\x1b[31mRED\x1b[0m \x1b]0;pwned\x07", b"Service\x00Unavailable\x7f\x9b2J"])
+def test_reason_phrase_reaches_no_message_raw(virtual, reason):
+    emulator, client = virtual
+    emulator.add_fault(raw(b"HTTP/1.1 503 " + reason, b"Content-Length: 0\r\n"))
+    with pytest.raises(_errors.ImdsServerError) as caught:
+        client(max_retry_time=0).instance()
+    message = str(caught.value)
+    assert "\x1b" not in message and "\x00" not in message and "\x07" not in message and "\x9b" not in message
+    assert all(ch.isprintable() for ch in message)
+    assert "503" in message
+
+
+@pytest.mark.parametrize("body", [b'{"a": NaN}', b'{"a": Infinity}', b'[-Infinity]', b'{"a": 1e999}',
+                                  b'{"a": [1, -1E400]}'])
+def test_non_finite_numbers_are_refused(virtual, body):
+    emulator, client = virtual
+    emulator.add_fault(raw(b"HTTP/1.1 200 OK", b"Content-Type: application/json\r\nContent-Length: %d\r\n" % len(body),
+                           body))
+    with pytest.raises(_errors.ImdsBadResponseError, match="not JSON") as caught:
+        client(max_retry_time=0).instance()
+    assert "NaN" in str(caught.value) or "Infinity" in str(caught.value)
+
+
+def test_large_finite_numbers_are_kept(virtual):
+    emulator, client = virtual
+    body = b'{"a": 1e308, "b": -2.5E-300, "c": 12345678901234567890}'
+    emulator.add_fault(raw(b"HTTP/1.1 200 OK", b"Content-Length: %d\r\n" % len(body), body))
+    assert client().instance().data == {"a": 1e308, "b": -2.5e-300, "c": 12345678901234567890}
+
+
+@pytest.mark.parametrize("option", ["timeout", "connect_timeout", "max_retry_time"])
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, -1.0])
+def test_non_finite_or_negative_times_name_the_option(option, value):
+    with pytest.raises(_errors.ImdsRequestError, match=r"^The %s option" % option) as caught:
+        ImdsClient(endpoint="http://127.0.0.1:9", **{option: value})
+    assert repr(value) in str(caught.value) or str(value) in str(caught.value)
+
+
+@pytest.mark.parametrize("option", ["timeout", "connect_timeout"])
+def test_zero_timeouts_are_refused(option):
+    with pytest.raises(_errors.ImdsRequestError, match="greater than 0"):
+        ImdsClient(endpoint="http://127.0.0.1:9", **{option: 0})
+
+
+def test_zero_max_retry_time_means_one_attempt():
+    assert ImdsClient(endpoint="http://127.0.0.1:9", max_retry_time=0).max_retry_time == 0.0
+
+
+@pytest.mark.parametrize("endpoint", ["http://127.0.0.1:0", "http://127.0.0.1:65536", "http://127.0.0.1:-1",
+                                      "http://127.0.0.1:http", "http://127.0.0.1:\u0668\u0660", "http://[::1]:0",
+                                      "http://127.0.0.1:80:80", "http://127.0.0.1: 80", "http://[::1]x",
+                                      "http://127.0.0.1:+80", "http://127.0.0.1:000000080"])
+def test_invalid_ports_are_refused(endpoint):
+    with pytest.raises(_errors.ImdsRequestError, match="port must be a number from 1 to 65535"):
+        _transport.Endpoint(endpoint)
+
+
+@pytest.mark.parametrize("endpoint, base_url, port", [
+    ("http://127.0.0.1:8080", "http://127.0.0.1:8080", 8080), ("http://169.254.169.254", "http://169.254.169.254", 80),
+    ("http://169.254.169.254:80/", "http://169.254.169.254", 80), ("http://[::1]:65535", "http://[::1]:65535", 65535),
+    ("http://localhost:", "http://localhost", 80), ("http://imds.example:1", "http://imds.example:1", 1),
+])
+def test_valid_endpoints(endpoint, base_url, port):
+    parsed = _transport.Endpoint(endpoint)
+    assert (parsed.base_url, parsed.port) == (base_url, port)
+
+
+@pytest.mark.parametrize("endpoint", ["http://bad host", "http://[::1", "http://[1.2.3.4]", "http://host\u0000"])
+def test_invalid_hosts_are_refused(endpoint):
+    with pytest.raises(_errors.ImdsRequestError, match="Invalid IMDS endpoint"):
+        _transport.Endpoint(endpoint)
+
+
+@pytest.mark.parametrize("path", ["instance/compute\n", "instance/compute\n/", ["instance", "compute\n"],
+                                  " instance", "instance/compute ", "instance/\ncompute", ["instance\r"]])
+def test_paths_are_full_matches(path):
+    with pytest.raises(_errors.ImdsRequestError, match="Invalid IMDS path segment"):
+        metadata_path(path)
+
+
+def test_nonce_is_a_full_match(emulator):
+    with pytest.raises(_errors.ImdsRequestError, match="nonce"):
+        ImdsClient(endpoint=emulator.url).attested_document(nonce="abc\n")
+    assert emulator.requests == []
+
+
+# -- the messages users read, whole (each says what happened and what to do) -------------------
+
+URL = "http://127.0.0.1:8080/metadata/instance"
+
+
+def read_bytes(data: bytes, cap: int = 64):
+    from test_fuzz_transport import BytesPeer  # pylint: disable=import-outside-toplevel
+
+    return _transport.read_response(BytesPeer(data), "GET", URL, cap, 2.5)
+
+
+def test_message_for_a_declared_body_over_the_cap():
+    with pytest.raises(_errors.ImdsResponseTooLargeError) as caught:
+        read_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 65\r\n\r\n" + b"x" * 65)
+    assert str(caught.value) == (
+        "The answer from %s is larger than the 64-byte limit (declared 65 bytes). IMDS documents are a few "
+        "kilobytes; a proxy or another server probably answered. Query a narrower path (for example "
+        "instance/compute) if you really need more." % URL)
+    assert caught.value.url == URL
+
+
+def test_a_body_of_exactly_the_cap_is_accepted_both_ways():
+    assert read_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 64\r\n\r\n" + b"x" * 64).body == b"x" * 64
+    assert read_bytes(b"HTTP/1.1 200 OK\r\n\r\n" + b"y" * 64).body == b"y" * 64
+    with pytest.raises(_errors.ImdsResponseTooLargeError, match=r"\(more than 64 bytes arrived\)"):
+        read_bytes(b"HTTP/1.1 200 OK\r\n\r\n" + b"y" * 65)
+
+
+def test_message_for_an_invalid_content_length():
+    with pytest.raises(_errors.ImdsBadResponseError) as caught:
+        read_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}")
+    assert str(caught.value) == ("The answer from %s has an invalid Content-Length '\u00b2' (not one number in ASCII "
+                                 "digits). IMDS never sends that; something else answered." % URL)
+
+
+def test_chunked_bodies_ignore_content_length():
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: x\r\n\r\n2\r\nok\r\n0\r\n\r\n"
+    assert read_bytes(data).body == b"ok"
+
+
+def test_message_for_a_truncated_body():
+    with pytest.raises(_errors.ImdsConnectionResetError) as caught:
+        read_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n{}")
+    assert str(caught.value) == ("The connection to IMDS at %s was closed before a complete answer arrived "
+                                 "(body truncated: 2 bytes read, 8 more expected)." % URL)
+    assert caught.value.retryable
+
+
+def test_message_for_an_answer_that_is_not_http():
+    with pytest.raises(_errors.ImdsBadResponseError) as caught:
+        read_bytes(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+    assert str(caught.value) == ("The answer from %s is not valid HTTP (BadStatusLine: SSH-2.0-OpenSSH_9.6). Something "
+                                 "other than IMDS may be listening on this address." % URL)
+    assert not caught.value.retryable
+
+
+def test_a_closed_connection_without_an_answer_is_a_reset():
+    with pytest.raises(_errors.ImdsConnectionResetError, match="closed before a complete answer arrived"):
+        read_bytes(b"")
+
+
+def test_headers_are_lower_case_and_repeated_ones_joined():
+    response = read_bytes(b"HTTP/1.1 503 Busy\r\nX-A: 1\r\nx-a: 2\r\nContent-Type: Text/Plain; charset=x\r\n"
+                          b"Content-Length: 0\r\n\r\n")
+    assert (response.status, response.reason, response.body) == (503, "Busy", b"")
+    assert response.headers["x-a"] == "1, 2" and response.content_type == "text/plain"
+
+
+def test_a_long_reason_is_shortened():
+    response = read_bytes(b"HTTP/1.1 500 " + b"r" * 300 + b"\r\nContent-Length: 0\r\n\r\n")
+    assert response.reason == "r" * _transport.REASON_LIMIT + "..."
+
+
+def test_message_for_the_deadline():
+    error = _transport.read_timeout_error(URL, 2.5)
+    assert str(error) == (
+        "IMDS at %s accepted the connection but did not answer within 2.5 s (the timeout option bounds each attempt: "
+        "connecting, the status line, the headers and the body together). It may be overloaded, or something "
+        "other than IMDS holds this address. %s" % (URL, _errors.ROUTE_HINT))
+    assert error.url == URL and error.retryable
+
+
+def test_message_for_a_refused_connection():
+    from helpers.ports import free_port  # pylint: disable=import-outside-toplevel
+
+    endpoint = _transport.Endpoint("http://127.0.0.1:%d" % free_port())
+    with pytest.raises(_errors.ImdsUnreachableError) as caught:
+        _transport.send(endpoint, "GET", "/metadata/instance", {}, connect_timeout=1.0, read_timeout=2.0)
+    url = endpoint.base_url + "/metadata/instance"
+    assert str(caught.value) == (
+        "IMDS at %s refused the connection: nothing listens on that address and port. If you overrode the "
+        "endpoint (option endpoint or AZURE_IMDS_ENDPOINT), check it. %s" % (url, _errors.ROUTE_HINT))
+    assert caught.value.url == url
+
+
+def test_message_for_an_invalid_endpoint():
+    with pytest.raises(_errors.ImdsRequestError) as caught:
+        _transport.Endpoint("https://user:pw@h:0/x?y#z")
+    assert str(caught.value) == (
+        "Invalid IMDS endpoint 'https://user:pw@h:0/x?y#z': the scheme must be http (IMDS has no TLS); "
+        "credentials are not allowed; give only scheme, host and port; the client adds /metadata/...; "
+        "the port must be a number from 1 to 65535, got '0'. Example: http://169.254.169.254 or "
+        "http://127.0.0.1:8080.")
+    with pytest.raises(_errors.ImdsRequestError, match="a host is required"):
+        _transport.Endpoint("http://:80")
+
+
+def test_the_whole_exchange_over_a_real_socket(emulator):
+    response = _transport.send(_transport.Endpoint(emulator.url), "GET", "/metadata/versions",
+                               {"Metadata": "true"}, connect_timeout=2.0, read_timeout=5.0, max_body_bytes=4096)
+    assert response.status == 200 and response.content_type == "application/json"
+    assert json.loads(response.body)["apiVersions"]
+    assert emulator.requests[0].headers["metadata"] == "true"
+
+
+@pytest.mark.parametrize("error, text", [
+    (ValueError("ValueError: already named"), "ValueError: already named"),
+    (ValueError(""), "ValueError"),
+    (OSError("no route"), "OSError: no route"),
+    (ValueError("bad \x1b[31m"), "ValueError: bad  [31m"),
+])
+def test_describe_names_the_exception_once_and_printably(error, text):
+    assert _transport._describe(error) == text  # pylint: disable=protected-access
+
+
+@pytest.mark.parametrize("reason, kwargs, text", [
+    (_transport.CONNECT_TIMED_OUT, {"connect_timeout": 1.5},
+     "No connection to IMDS at %s within 1.5 s (connect timed out): no route leads there, or packets are dropped on "
+     "the way."),
+    (_transport.CONNECT_REFUSED, {}, "IMDS at %s refused the connection: nothing listens on that address and port. "
+                                     "If you overrode the endpoint (option endpoint or AZURE_IMDS_ENDPOINT), check it."),
+    (_transport.NO_ROUTE, {"detail": "OSError: [Errno 113] No route to host"},
+     "Could not connect to IMDS at %s: there is no route to it (OSError: [Errno 113] No route to host)."),
+    ("PermissionError: denied", {}, "Could not connect to IMDS at %s: PermissionError: denied."),
+])
+def test_messages_for_connections_that_could_not_be_made(reason, kwargs, text):
+    error = _transport.unreachable_error(URL, reason, **kwargs)
+    assert str(error) == (text % URL) + " " + _errors.ROUTE_HINT
+    assert error.url == URL and error.retryable
+
+
+def test_a_request_is_serialised_as_send_writes_it():
+    endpoint = _transport.Endpoint("http://169.254.169.254")
+    raw = _transport.request_bytes(endpoint, "POST", "/metadata/scheduledevents?api-version=2020-07-01",
+                                   {"Metadata": "true"}, b"{}")
+    assert raw.startswith(b"POST /metadata/scheduledevents?api-version=2020-07-01 HTTP/1.1\r\n")
+    assert b"\r\nMetadata: true\r\n" in raw and b"\r\nConnection: close\r\n" in raw and raw.endswith(b"\r\n\r\n{}")
+    with pytest.raises(_errors.ImdsRequestError, match="Cannot build the HTTP request"):
+        _transport.request_bytes(endpoint, "GET", "/metadata/x\r\nX-Forwarded-For: 1", {})
+
+
+def test_an_answer_received_elsewhere_is_read_with_the_same_checks():
+    endpoint = _transport.Endpoint("http://169.254.169.254")
+    answer = _transport.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", endpoint, "GET", "/metadata/x")
+    assert (answer.status, answer.body) == (200, b"{}")
+    with pytest.raises(_errors.ImdsBadResponseError, match="invalid Content-Length"):
+        _transport.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}", endpoint, "GET", "/metadata/x")
+    with pytest.raises(_errors.ImdsResponseTooLargeError, match="4-byte limit"):
+        _transport.parse_response(b"HTTP/1.1 200 OK\r\n\r\n12345", endpoint, "GET", "/metadata/x", max_body_bytes=4)
+    assert str(_transport.too_large_error(URL, 9)).startswith(
+        "The answer from %s is larger than the 9-byte limit (more than 9 bytes arrived)." % URL)
+    assert str(_transport.talk_failed_error(URL, "ConnectionResetError: reset")) == (
+        "The connection to IMDS at %s failed while talking (ConnectionResetError: reset)." % URL)
