@@ -150,8 +150,9 @@ class RetryState:
     def _within_budget(self, now: float, decision: RetryDecision) -> RetryDecision:
         delay = decision.delay or 0.0
         if now + delay - self.started_at > self.max_retry_time:
+            # The wait is random (jitter): the message leaves it out, so the same failure reads the same.
             return RetryDecision(
                 None,
-                "waiting %.1f s more would exceed max_retry_time (%.1f s); raise max_retry_time to wait longer"
-                % (delay, self.max_retry_time))
+                "the next wait would end after max_retry_time (%.1f s); raise max_retry_time to wait longer"
+                % self.max_retry_time)
         return decision

@@ -309,7 +309,7 @@ def test_whole_messages_of_errors_that_are_not_retried(status, body, expected):
 
 @pytest.mark.parametrize("status, expected", [
     (429, "IMDS kept rate-limiting this VM (429: busy). IMDS allows about 5 requests per second per VM; other "
-          "processes on the VM may be polling it. Stopped retrying: waiting 32.0 s more would exceed max_retry_time "
+          "processes on the VM may be polling it. Stopped retrying: the next wait would end after max_retry_time "
           "(70.0 s); raise max_retry_time to wait longer. URL: %s (gave up after 5 attempts)"),
     (410, "IMDS answered 410 Gone (busy): the metadata service is restarting or moving. Retry in a minute; if it "
           "persists, open an Azure support case. Stopped retrying: IMDS kept answering 410 Gone for the whole 70 s "

@@ -73,7 +73,7 @@ def test_throttling_is_retried_until_the_budget_ends_not_a_number_of_times():
     waits = run_until_give_up(state, status=429)
     assert waits == [4.0, 8.0, 16.0, 32.0, 32.0]  # 92 s; 32 s more would end at 124 s
     decision = state.decide(92.0, status=429)
-    assert decision.give_up_reason == ("waiting 32.0 s more would exceed max_retry_time (100.0 s); "
+    assert decision.give_up_reason == ("the next wait would end after max_retry_time (100.0 s); "
                                        "raise max_retry_time to wait longer")
     assert len(run_until_give_up(ceilings(max_retry_time=1000), status=429)) == 33  # 28 s, then 30 x 32 s
     assert state.transient_retries == 0
