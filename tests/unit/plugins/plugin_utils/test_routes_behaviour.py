@@ -10,12 +10,14 @@ import json
 
 import pytest
 from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
+    MAX_LINE_LENGTH,
     RouteTableError,
     current_path,
     describe_route,
     new_route,
     parse_get_netroute,
     parse_ip_json,
+    parse_route_print,
     parse_routes,
     plan_imds_route,
     planned_route,
@@ -150,3 +152,90 @@ def test_a_persistent_route_of_unknown_interface_is_judged_by_its_gateway():
     # An active route must name its interface.
     unnamed = new_route("169.254.169.254", 32, "10.0.1.1", "", 1, 10)
     assert plan_imds_route(active[:1] + [unnamed])["remove"] == [unnamed]
+
+
+SEP = "=" * 75
+
+
+def test_ipv6_sections_keep_their_store_and_ipv4_separators_do_not_count():
+    text = "\n".join([SEP, "  0.0.0.0  0.0.0.0  10.0.1.1  10.0.1.10  266", SEP, SEP,
+                      " 7    266 fe80::/64                On-link", "   fe80::99",
+                      SEP, " 7    300 2001:db8::/64            fe80::1", SEP])
+    routes = parse_route_print(text)
+    assert [(r["destination"], r["store"], r["gateway"]) for r in routes] == [
+        ("0.0.0.0", "active", "10.0.1.1"), ("fe80::", "active", ""), ("2001:db8::", "persistent", "fe80::1")]
+
+
+def test_odd_lines_between_route_lines():
+    long_line = "x" * (MAX_LINE_LENGTH + 1)
+    exact = "  10.0.1.0  255.255.255.192  On-link  10.0.1.10  266".ljust(MAX_LINE_LENGTH)
+    text = "\n".join(["  0.0.0.0  0.0.0.0  10.0.1.1  10.0.1.10  266", "   fe80::1", long_line, "   fe80::2",
+                      exact, SEP, "   fe80::3", "  10.0.1.10  255.255.255.255  On-link  10.0.1.10  266"])
+    routes = parse_route_print(text)
+    assert [r["destination"] for r in routes] == ["0.0.0.0", "10.0.1.0", "10.0.1.10"]
+    assert all(r["gateway"] in ("", "10.0.1.1") for r in routes)
+
+
+@pytest.mark.parametrize("line", [
+    "  10.0.0.0  255.0.0.0  On-link  300.1.1.1  266",       # interface not an address
+    "  10.0.0.300  255.0.0.0  On-link  10.0.1.10  266",     # destination not an address
+    "  10.0.0.0  255.0.0.300  10.0.0.1  10.0.1.10  266",    # mask not an address
+    "  169.254.169.254  255.255.255.255  10.0.1.300  1",    # persistent: gateway not an address
+    "  169.254.169.300  255.255.255.255  10.0.1.10  1",     # persistent: destination not an address
+    "  169.254.169.254  255.255.255.300  10.0.1.10  1",     # persistent: mask not an address
+    " 7    266 zz::/64                  On-link",           # IPv6: not an address
+    " 7    266 fe80::/129               On-link",           # IPv6: prefix too long
+])
+def test_lines_that_only_look_like_routes_are_not_read(line):
+    assert parse_route_print(line) == []
+
+
+def test_ipv6_lines():
+    routes = parse_route_print(" 1    331 ::1/128                  On-link\n 7    266 fe80::/128  fe80::1")
+    assert [(r["destination"], r["prefix"], r["interface"], r["metric"], r["store"]) for r in routes] == [
+        ("::1", 128, "1", 331, "active"), ("fe80::", 128, "7", 266, "active")]
+
+
+def test_a_non_contiguous_mask_is_named():
+    with pytest.raises(RouteTableError) as caught:
+        parse_route_print("  10.0.0.0  255.0.255.0  On-link  10.0.1.10  266")
+    assert str(caught.value) == "255.0.255.0 is not a contiguous netmask"
+
+
+@pytest.mark.parametrize("lines, expected", [
+    # The host route of the interface's own address decides, whatever else is shown.
+    (["10.5.0.0 255.255.0.0 On-link 10.0.1.10 300", "10.6.0.0 255.255.0.0 On-link 10.0.1.10 300",
+      "10.0.1.10 255.255.255.255 On-link 10.0.1.10 266"], 10),
+    (["10.0.1.10 255.255.255.255 On-link 10.0.1.10 256"], 0),
+    # A /32 route via a gateway, or to another address, is not the host route.
+    (["10.0.1.10 255.255.255.255 10.0.1.1 10.0.1.10 300", "10.0.1.0 255.255.255.0 On-link 10.0.1.10 266"], 10),
+    (["10.0.1.11 255.255.255.255 On-link 10.0.1.10 300", "10.0.1.0 255.255.255.0 On-link 10.0.1.10 266",
+      "10.0.2.0 255.255.255.0 On-link 10.0.1.10 266"], 10),
+    (["10.0.1.0 255.255.255.0 On-link 10.0.1.10 256"], 0),
+    # Routes via a gateway do not tell the interface metric; a default route shown below 256 does (DHCP).
+    (["10.9.0.0 255.255.0.0 10.0.1.1 10.0.1.10 300", "0.0.0.0 0.0.0.0 10.0.1.1 10.0.1.10 25"], 25),
+])
+def test_interface_metric_rules(lines, expected):
+    routes = parse_route_print("\n".join("  " + line for line in lines))
+    assert {r["interface_metric"] for r in routes} == {expected}
+
+
+def test_persistent_gateways_find_their_interface_by_on_link_subnet():
+    text = "\n".join([
+        "  0.0.0.0  0.0.0.0  10.0.1.1  10.0.1.10  266",
+        "  10.0.0.0  255.0.0.0  On-link  10.0.1.10  266",
+        "  10.0.2.7  255.255.255.0  On-link  10.0.2.20  281",     # host bits set
+        "  10.0.3.0  255.255.255.0  On-link  10.0.3.30  281",
+        "  10.0.3.0  255.255.255.0  On-link  10.0.4.40  281",     # same subnet twice: the first stays
+        "  10.0.9.5  255.255.255.255  On-link  10.0.9.90  281",   # host routes are not subnets
+        "  10.8.0.0  255.255.0.0  10.0.1.1  10.0.1.10  266",      # not on-link
+        SEP,
+        "  169.254.169.254  255.255.255.255  10.0.2.1  1",
+        "  169.254.169.254  255.255.255.255  10.0.3.1  1",
+        "  169.254.169.254  255.255.255.255  10.0.9.5  1",
+        "  169.254.169.254  255.255.255.255  10.8.0.1  1",
+        "  169.254.169.254  255.255.255.255  192.168.0.1  1",
+    ])
+    persistent = [(r["gateway"], r["interface"]) for r in parse_route_print(text) if r["store"] == "persistent"]
+    assert persistent == [("10.0.2.1", "10.0.2.20"), ("10.0.3.1", "10.0.3.30"), ("10.0.9.5", "10.0.1.10"),
+                          ("10.8.0.1", "10.0.1.10"), ("192.168.0.1", "")]
