@@ -486,3 +486,11 @@ def test_an_error_body_that_is_no_object_is_shown_as_text():
     client, _transport, _sleeps = client_with(answer(404, b"[1, 2]"))
     with pytest.raises(_errors.ImdsNotFoundError, match=r"\(404: \[1, 2\]\)"):
         client.instance()
+
+
+def test_no_fallback_to_the_version_that_was_just_refused():
+    refusal = answer(400, {"error": "api-version is invalid", "newest-versions": ["2025-04-07"]})
+    client, transport, _sleeps = client_with(refusal)
+    with pytest.raises(_errors.ImdsApiVersionError):
+        client.instance()
+    assert len(transport.calls) == 1
