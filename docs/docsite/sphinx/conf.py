@@ -28,6 +28,7 @@ default_role = "any"
 ANSIBLE_DOCS = "https://docs.ansible.com/ansible/latest/"
 ANSIBLE_PAGES = {
     "ansible_configuration_settings": "reference_appendices/config.html",
+    "facts_modules": "reference_appendices/config.html#facts-modules",
     "common_return_values": "reference_appendices/common_return_values.html",
     "action_plugins": "plugins/action.html",
     "inventory_plugins": "plugins/inventory.html",
