@@ -64,12 +64,13 @@ EXAMPLES = r"""
 # group_vars/windows.yml (if ansible.windows.setup is wanted there):
 #   ansible_facts_modules: [ansible.windows.setup, imds.azure.metadata_facts]
 
-- name: A play whose own fact gathering brings azure_imds on every host
+- name: A play that gathers facts with the configured facts modules, azure_imds on Windows hosts too
   hosts: azure_vms
-  collections:
-    - imds.azure
-  gather_facts: true
+  gather_facts: false
   tasks:
+    - name: Gather facts (ansible_facts_modules), imds.azure facts modules run the Windows way on Windows hosts
+      imds.azure.gather_facts:
+
     - name: Where does each VM run?
       ansible.builtin.debug:
         msg: "{{ ansible_facts.azure_imds.compute.location }}"
