@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Build the collection tarball the way a release does, into .cache/build; prints its path.
 # galaxy.yml's build_ignore keeps developer files (Makefile, tools/, requirements/, .cache) out.
+# IMDS_AZURE_BUILD_DIR and IMDS_AZURE_BUILD_COPY (the copy's name under .cache) let a test build
+# into its own directories while `make build` runs.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-out="$root/.cache/build"
+out=${IMDS_AZURE_BUILD_DIR:-$root/.cache/build}
 rm -rf "$out"
 mkdir -p "$out"
-copy=$(COPY_NAME=build-copy bash "$root/tools/collection_copy.sh")  # tracked and new files only, nothing ignored
+copy=$(COPY_NAME=${IMDS_AZURE_BUILD_COPY:-build-copy} bash "$root/tools/collection_copy.sh")  # tracked and new files only, nothing ignored
 if ! grep -q '^repository:' "$copy/galaxy.yml"; then
     # Galaxy requires the field; galaxy.yml has no public URL yet (see its comment).
     repository=${IMDS_AZURE_REPOSITORY:-$(git -C "$root" remote get-url origin 2>/dev/null || true)}

@@ -45,6 +45,7 @@ from ansible_collections.imds.azure.plugins.module_utils._facts import build_fac
 from helpers import paths  # noqa: E402
 from helpers.ansible_runner import base_env  # noqa: E402
 from helpers.fact_cache import write_facts  # noqa: E402
+from helpers.inventory import graph_groups  # noqa: E402
 
 ROLES = ["web", "db", "cache", "batch", "gateway"]
 ENVIRONMENTS = ["prod", "staging", "dev"]
@@ -138,15 +139,8 @@ def group_members(listing: dict) -> dict:
 
 
 def graph_members(graph: str) -> dict:
-    """Group -> hosts of the wanted families, from ``--graph`` text (groups nest under @all)."""
-    groups, current = {}, None
-    for line in graph.splitlines():
-        text = line.strip(" |-")
-        if text.startswith("@"):
-            current = text[1:].rstrip(":")
-        elif current and current.startswith(GROUP_PREFIXES) and text:
-            groups.setdefault(current, []).append(text)
-    return {name: sorted(hosts) for name, hosts in groups.items()}
+    """Group -> hosts of the wanted families, from ``--graph`` text."""
+    return {name: hosts for name, hosts in graph_groups(graph).items() if name.startswith(GROUP_PREFIXES)}
 
 
 def static_inventory(work: Path, export: dict, count: int) -> Path:

@@ -65,3 +65,16 @@ class Said:
 
     def __repr__(self) -> str:
         return self.text
+
+
+def graph_groups(graph: str) -> dict:
+    """``ansible-inventory --graph`` text as group -> sorted hosts directly under it (groups nest under @all;
+    groups without hosts of their own are left out)."""
+    groups, current = {}, None
+    for line in graph.splitlines():
+        text = line.strip(" |-")
+        if text.startswith("@"):
+            current = text[1:].rstrip(":")
+        elif current and text:
+            groups.setdefault(current, []).append(text)
+    return {name: sorted(hosts) for name, hosts in groups.items()}
