@@ -5,15 +5,20 @@
 # STABILITY: this module_utils is private to imds.azure. Its names and signatures
 # may change in any release; do not import it from other collections.
 
-"""One HTTP exchange with IMDS, on the Python standard library only.
+"""One HTTP/1.1 exchange with IMDS, on the Python standard library's sockets only.
 
-Why ``http.client`` and not ``ansible.module_utils.urls.Request``: that helper
-takes a single socket timeout (so a 2 s connect limit would also cut off a slow
-but healthy answer), installs a process-wide urllib opener, and brings handlers
-(proxies from the environment, redirects, file:// and ftp://) that IMDS must
-never use. ``http.client`` does none of these things: it never reads proxy
-variables, never follows a redirect, and lets us time the connect and the read
-separately. A managed node still needs nothing beyond Python.
+Why not ``ansible.module_utils.urls.Request``: it takes a single socket timeout (so a
+2 s connect limit would also cut off a slow but healthy answer), installs a
+process-wide urllib opener, and brings handlers (proxies from the environment,
+redirects, file:// and ftp://) that IMDS must never use. Why not ``http.client``:
+importing it (and the ``email`` package it parses headers with) costs every module
+run about 10 ms, more than the whole request, and Linux facts must stay as fast as
+``ansible.builtin.ping``. IMDS speaks a small part of HTTP/1.1, so the few rules
+it needs are written out below: one request, a status line, at most
+``MAX_HEADERS`` header lines of at most ``MAX_LINE_BYTES`` each, then a body framed
+by ``Content-Length``, by chunked encoding, or by the end of the connection. No
+proxy variable is ever read and no redirect is followed: nothing here knows how.
+A managed node still needs nothing beyond Python.
 
 Every attempt has ONE deadline, ``read_timeout`` seconds after it starts:
 connecting (itself at most ``connect_timeout``), sending, the status line, the
@@ -29,27 +34,6 @@ import io
 import ipaddress
 import re
 import socket
-import sys
-
-
-def _import_http_client_without_tls():
-    """http.client, imported without loading the ssl module when nothing loaded it yet.
-
-    IMDS is plain HTTP; http.client only imports ssl to offer HTTPSConnection, and loading
-    OpenSSL costs every module run several milliseconds (Linux facts must stay as fast as
-    ansible.builtin.ping). ``import ssl`` works again afterwards.
-    """
-    if "ssl" not in sys.modules:
-        sys.modules["ssl"] = None  # type: ignore  # "import ssl" inside http.client now fails quietly
-        try:
-            import http.client  # pylint: disable=import-outside-toplevel,unused-import
-        finally:
-            del sys.modules["ssl"]
-    import http.client  # pylint: disable=import-outside-toplevel,redefined-outer-name
-    return http.client
-
-
-http_client = _import_http_client_without_tls()
 import time
 from urllib.parse import urlsplit
 
@@ -163,59 +147,53 @@ def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Option
     """Send one request and return the full answer, whatever its status.
 
     The whole exchange ends within ``read_timeout`` seconds (see the module doc).
-    Raises the transport errors of ``_errors``: unreachable, timeout, reset,
+    Raises the transport errors of ``_errors``: request, unreachable, timeout, reset,
     bad response, too large.
     """
     url = endpoint.base_url + path
+    request = _serialise(endpoint, method, path, headers, body)  # refused before any packet leaves
     deadline = time.monotonic() + read_timeout
-    connect_limit = min(connect_timeout, read_timeout)
-    connection = http_client.HTTPConnection(endpoint.host, endpoint.port, timeout=connect_limit)
+    sock = _connect(endpoint, url, min(connect_timeout, read_timeout))
     try:
-        _connect(connection, url, connect_limit)
         try:
-            _limit_to_deadline(connection.sock, deadline)
-            connection.request(method, path, body=body, headers=headers)
+            _limit_to_deadline(sock, deadline)
+            sock.sendall(request)
         except socket.timeout:
             raise read_timeout_error(url, read_timeout)
         except OSError as exc:
             raise talk_failed_error(url, _describe(exc))
-        return read_response(_DeadlineSocket(connection.sock, deadline), method, url, max_body_bytes,
-                             read_timeout)
+        return read_response(_DeadlineSocket(sock, deadline), method, url, max_body_bytes, read_timeout)
     finally:
-        connection.close()
+        sock.close()
 
 
 def read_response(source, method: str, url: str, max_body_bytes: int = MAX_BODY_BYTES,
                   time_limit: float = DEFAULT_READ_TIMEOUT) -> HttpResponse:
     """Read one complete answer (status line, headers, body) from ``source``.
 
-    ``source`` is what ``http.client.HTTPResponse`` reads: an object whose ``makefile("rb")``
-    gives the byte stream. Every failure becomes a typed error; ``time_limit`` only words
-    the timeout message.
+    ``source`` is a connected socket, or anything whose ``makefile("rb")`` gives the
+    bytes the peer sent. Every failure becomes a typed error; ``time_limit`` only
+    words the timeout message.
     """
-    response = http_client.HTTPResponse(source, method=method)
+    stream = source.makefile("rb")
     try:
-        response.begin()
-        payload = _read_body(response, url, max_body_bytes)
+        status, reason, headers = _read_head(stream)
+        payload = _read_body(stream, method, status, headers, url, max_body_bytes)
     except socket.timeout:
         raise read_timeout_error(url, time_limit)
-    except (http_client.IncompleteRead, ConnectionError) as exc:
+    except (_Truncated, ConnectionError) as exc:
         raise ImdsConnectionResetError(
             "The connection to IMDS at %s was closed before a complete answer arrived (%s)."
             % (url, _describe(exc)), url=url)
-    except (http_client.HTTPException, ValueError) as exc:
+    except _NotHttp as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
             "listening on this address." % (url, _describe(exc)), url=url)
     except OSError as exc:
         raise talk_failed_error(url, _describe(exc))
     finally:
-        response.close()
-    headers_out = {}
-    for name, value in response.getheaders():
-        key = name.lower()
-        headers_out[key] = headers_out[key] + ", " + value if key in headers_out else value
-    return HttpResponse(response.status, response.reason, headers_out, payload)
+        stream.close()
+    return HttpResponse(status, reason, headers, payload)
 
 
 def request_bytes(endpoint: Endpoint, method: str, path: str, headers: dict, body: Optional[bytes] = None) -> bytes:
@@ -226,13 +204,7 @@ def request_bytes(endpoint: Endpoint, method: str, path: str, headers: dict, bod
     and a connection the server closes after its answer, so the end of the answer is
     the end of the stream.
     """
-    connection = http_client.HTTPConnection(endpoint.host, endpoint.port)
-    connection.sock = _RecordingSocket()
-    try:
-        connection.request(method, path, body=body, headers=dict(headers, Connection="close"))
-    except (ValueError, http_client.HTTPException) as exc:
-        raise ImdsRequestError("Cannot build the HTTP request for %s%s: %s" % (endpoint.base_url, path, exc))
-    return connection.sock.data
+    return _serialise(endpoint, method, path, dict(headers, Connection="close"), body)
 
 
 def parse_response(raw: bytes, endpoint: Endpoint, method: str, path: str,
@@ -257,17 +229,189 @@ def talk_failed_error(url: str, detail: str) -> ImdsConnectionResetError:
         "The connection to IMDS at %s failed while talking (%s)." % (url, detail), url=url)
 
 
-class _RecordingSocket:
-    """Stands in for a socket to capture what http.client would send."""
+# A method is an HTTP token; a request target and header values hold no control characters
+# or spaces (a line break there would let text from a task option add a header of its own).
+_TOKEN_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_UNSAFE_TARGET_RE = re.compile(r"[\x00-\x20\x7f]")
+_UNSAFE_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
-    def __init__(self) -> None:
-        self.data = b""
 
-    def sendall(self, data: bytes) -> None:
-        self.data += bytes(data)
+def _serialise(endpoint: Endpoint, method: str, path: str, headers: dict, body: Optional[bytes]) -> bytes:
+    """Request line and headers as HTTP/1.1 puts them on the wire, then the body."""
+    lines = ["%s %s HTTP/1.1" % (method, path), "Host: %s" % _host_header(endpoint), "Accept-Encoding: identity"]
+    if body is not None or method in _METHODS_WITH_BODY:
+        lines.append("Content-Length: %d" % len(body or b""))
+    lines.extend("%s: %s" % (name, value) for name, value in headers.items())
+    problem = _request_problem(method, path, headers)
+    if problem:
+        raise ImdsRequestError("Cannot build the HTTP request for %s%s: %s" % (endpoint.base_url, excerpt(path), problem))
+    try:
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("ascii")
+    except UnicodeEncodeError:
+        raise ImdsRequestError("Cannot build the HTTP request for %s%s: it holds characters other than ASCII."
+                               % (endpoint.base_url, excerpt(path)))
+    return head + (body or b"")
 
-    def close(self) -> None:
-        pass
+
+def _request_problem(method: str, path: str, headers: dict) -> str:
+    if not _TOKEN_RE.fullmatch(method):
+        return "the method %r is not an HTTP token" % method
+    if not path.startswith("/") or _UNSAFE_TARGET_RE.search(path):
+        return "the path must start with / and hold no spaces or control characters"
+    for name, value in headers.items():
+        if not _TOKEN_RE.fullmatch(str(name)) or _UNSAFE_VALUE_RE.search(str(value)):
+            return "the header %r holds characters a header cannot hold" % excerpt(str(name), 40)
+    return ""
+
+
+def _host_header(endpoint: Endpoint) -> str:
+    host = "[%s]" % endpoint.host if ":" in endpoint.host else endpoint.host
+    return host if endpoint.port == 80 else "%s:%d" % (host, endpoint.port)
+
+
+# What an answer may hold before it is not HTTP from IMDS (the limits http.client also applies).
+MAX_LINE_BYTES = 65536
+MAX_HEADERS = 100
+_STATUS_RE = re.compile(r"[1-9][0-9][0-9]")
+_CHUNK_SIZE_RE = re.compile(rb"[0-9A-Fa-f]{1,15}")
+_NO_BODY_STATUSES = frozenset({204, 304})
+_LINE_ENDS = (b"\r\n", b"\n")
+
+
+class _NotHttp(Exception):
+    """The peer's bytes break HTTP/1.1 framing (the message says where)."""
+
+
+class _Truncated(Exception):
+    """The connection ended before the answer was complete (the message says how far it came)."""
+
+
+def _read_line(stream) -> bytes:
+    line = stream.readline(MAX_LINE_BYTES + 1)
+    if len(line) > MAX_LINE_BYTES:
+        raise _NotHttp("a line is longer than %d bytes" % MAX_LINE_BYTES)
+    return line
+
+
+def _read_head(stream):
+    """Status, reason and headers of the final answer; interim 1xx answers are skipped."""
+    while True:
+        line = _read_line(stream)
+        if not line:
+            raise _Truncated("no status line arrived")
+        status, reason = _status_line(line)
+        headers = _header_lines(stream)
+        if status >= 200:
+            return status, reason, headers
+
+
+def _status_line(line: bytes):
+    text = line.decode("iso-8859-1").rstrip("\r\n")
+    version, _space, rest = text.partition(" ")
+    code, _space, reason = rest.partition(" ")
+    if version not in ("HTTP/1.0", "HTTP/1.1") or not _STATUS_RE.fullmatch(code):
+        raise _NotHttp("the status line %r is not 'HTTP/1.x NNN reason'" % excerpt(text, 60))
+    return int(code), reason.strip()
+
+
+def _header_lines(stream, closing_ends: bool = False) -> dict:
+    """Header lines up to the empty line: lower-case names, repeated names joined with ", ".
+
+    ``closing_ends``: the end of the connection also ends them (trailers after the last chunk,
+    which nothing here reads: the body is already complete).
+    """
+    headers = {}
+    name = ""
+    for _count in range(MAX_HEADERS + 1):
+        line = _read_line(stream)
+        if line in _LINE_ENDS or (closing_ends and not line):
+            return headers
+        if not line.endswith(b"\n"):
+            raise _Truncated("the connection closed in the middle of the headers")
+        text = line.decode("iso-8859-1").rstrip("\r\n")
+        if text[:1] in (" ", "\t") and name:  # an obsolete folded line continues the previous value
+            headers[name] += " " + text.strip(" \t")
+            continue
+        name, colon, value = text.partition(":")
+        if not colon or not _TOKEN_RE.fullmatch(name):
+            raise _NotHttp("the header line %r is not 'Name: value'" % excerpt(text, 60))
+        name = name.lower()
+        value = value.strip(" \t")
+        headers[name] = headers[name] + ", " + value if name in headers else value
+    raise _NotHttp("more than %d header lines" % MAX_HEADERS)
+
+
+def _read_body(stream, method: str, status: int, headers: dict, url: str, max_body_bytes: int) -> bytes:
+    if method == "HEAD" or status in _NO_BODY_STATUSES:
+        return b""
+    coding = headers.get("transfer-encoding")
+    if coding is not None:
+        if coding.strip().lower() != "chunked":
+            raise _NotHttp("Transfer-Encoding %r, which IMDS never sends" % excerpt(coding, 40))
+        return _read_chunked(stream, url, max_body_bytes)
+    declared = headers.get("content-length")
+    if declared is None:
+        return _read_until_closed(stream, url, max_body_bytes)
+    if not _LENGTH_RE.fullmatch(declared.strip()):
+        raise ImdsBadResponseError(
+            "The answer from %s has an invalid Content-Length %r (not one number in ASCII digits). "
+            "IMDS never sends that; something else answered." % (url, excerpt(declared, 40)), url=url)
+    if int(declared) > max_body_bytes:
+        raise _too_large(url, max_body_bytes, "declared %s bytes" % declared.strip())
+    return _read_exactly(stream, int(declared))
+
+
+def _read_exactly(stream, length: int) -> bytes:
+    chunks = []
+    received = 0
+    while received < length:
+        chunk = stream.read1(min(READ_CHUNK_BYTES, length - received))
+        if not chunk:
+            raise _Truncated("body truncated: %d bytes read, %d more expected" % (received, length - received))
+        received += len(chunk)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _read_until_closed(stream, url: str, max_body_bytes: int) -> bytes:
+    chunks = []
+    received = 0
+    while True:
+        chunk = stream.read1(READ_CHUNK_BYTES)
+        if not chunk:
+            return b"".join(chunks)
+        received += len(chunk)
+        if received > max_body_bytes:
+            raise too_large_error(url, max_body_bytes)
+        chunks.append(chunk)
+
+
+def _read_chunked(stream, url: str, max_body_bytes: int) -> bytes:
+    chunks = []
+    received = 0
+    while True:
+        size = _chunk_size(_read_line(stream))
+        if size == 0:
+            break
+        received += size
+        if received > max_body_bytes:
+            raise too_large_error(url, max_body_bytes)
+        chunks.append(_read_exactly(stream, size))
+        end = _read_line(stream)
+        if end not in _LINE_ENDS:
+            raise _Truncated("a chunk was cut short") if not end else _NotHttp("a chunk is longer than its size line says")
+    _header_lines(stream, closing_ends=True)  # trailers: read to the end of the answer, then dropped
+    return b"".join(chunks)
+
+
+def _chunk_size(line: bytes) -> int:
+    if not line:
+        raise _Truncated("the chunked body ended before its last chunk")
+    text = line.split(b";", 1)[0].strip()
+    if not _CHUNK_SIZE_RE.fullmatch(text):
+        raise _NotHttp("the chunk size line %r is not a hexadecimal number" % excerpt(line.rstrip(b"\r\n"), 40))
+    return int(text, 16)
 
 
 class _ReplaySocket:
@@ -300,7 +444,7 @@ class _DeadlineStream(io.RawIOBase):
 
 
 class _DeadlineSocket:
-    """Gives ``http.client.HTTPResponse`` a stream whose every read obeys the deadline."""
+    """Gives ``read_response`` a stream whose every read obeys the deadline."""
 
     def __init__(self, sock: socket.socket, deadline: float) -> None:
         self._sock = sock
@@ -319,9 +463,9 @@ def _limit_to_deadline(sock: socket.socket, deadline: float) -> None:
     sock.settimeout(remaining)
 
 
-def _connect(connection: http_client.HTTPConnection, url: str, connect_timeout: float) -> None:
+def _connect(endpoint: Endpoint, url: str, connect_timeout: float) -> socket.socket:
     try:
-        connection.connect()
+        return socket.create_connection((endpoint.host, endpoint.port), timeout=connect_timeout)
     except socket.timeout:
         raise unreachable_error(url, CONNECT_TIMED_OUT, connect_timeout=connect_timeout)
     except ConnectionRefusedError:
@@ -354,30 +498,6 @@ def unreachable_error(url: str, reason: str, connect_timeout: float = CONNECT_TI
     return ImdsUnreachableError("%s %s" % (text, ROUTE_HINT), url=url)
 
 
-def _read_body(response: http_client.HTTPResponse, url: str, max_body_bytes: int) -> bytes:
-    declared = response.getheader("Content-Length")
-    if declared is not None and not response.chunked:
-        if not _LENGTH_RE.fullmatch(declared.strip()):
-            raise ImdsBadResponseError(
-                "The answer from %s has an invalid Content-Length %r (not one number in ASCII digits). "
-                "IMDS never sends that; something else answered." % (url, excerpt(declared, 40)), url=url)
-        if int(declared) > max_body_bytes:
-            raise _too_large(url, max_body_bytes, "declared %s bytes" % declared.strip())
-    chunks = []
-    received = 0
-    while True:
-        chunk = response.read1(READ_CHUNK_BYTES)
-        if not chunk:
-            break
-        received += len(chunk)
-        if received > max_body_bytes:
-            raise _too_large(url, max_body_bytes, "more than %d bytes arrived" % max_body_bytes)
-        chunks.append(chunk)
-    if response.length:
-        raise http_client.IncompleteRead(b"".join(chunks), response.length)
-    return b"".join(chunks)
-
-
 def read_timeout_error(url: str, time_limit: float) -> ImdsTimeoutError:
     """The error for a connection that stood but brought no complete answer within the attempt's time."""
     return ImdsTimeoutError(
@@ -395,7 +515,7 @@ def _too_large(url: str, limit: int, detail: str) -> ImdsResponseTooLargeError:
 
 
 def _describe(exc: BaseException) -> str:
-    if isinstance(exc, http_client.IncompleteRead):
-        return "body truncated: %d bytes read, %s more expected" % (len(exc.partial), exc.expected)
+    if isinstance(exc, (_NotHttp, _Truncated)):
+        return excerpt(str(exc))
     text = excerpt(str(exc)) or type(exc).__name__
     return "%s: %s" % (type(exc).__name__, text) if type(exc).__name__ not in text else text

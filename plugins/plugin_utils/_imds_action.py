@@ -16,7 +16,7 @@ host by ``imds.azure.win_imds_attempt`` (see ``_windows_transport``).
 after a fix): same options, same result, same retry policy as the task would have.
 
 Only what POSIX hosts need is imported at the top: every task imports its action plugin anew in
-its worker process, and the Windows machinery (the modules' code, the client, http.client) would
+its worker process, and the Windows machinery (the modules' code, the client, the HTTP reader) would
 cost each Linux task tens of milliseconds.
 """
 

@@ -11,7 +11,7 @@ The client (``module_utils/_client.py``) runs on the controller and keeps every 
 retries, api-version negotiation, pacing, decoding, error texts. Each of its calls to the
 transport becomes ONE run of ``imds.azure.win_imds_attempt`` on the host, which connects,
 sends the bytes built here, and returns the raw answer. The answer is read here by the same
-``http.client`` code and the same checks (size cap, truncation, malformed HTTP) as on Linux.
+HTTP reader (``_transport.read_response``) and the same checks (size cap, truncation, malformed HTTP) as on Linux.
 
 What a Windows attempt does differently, and how that is made up for:
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
 import time
 
 import pytest
@@ -204,8 +207,9 @@ def test_message_for_a_truncated_body():
 def test_message_for_an_answer_that_is_not_http():
     with pytest.raises(_errors.ImdsBadResponseError) as caught:
         read_bytes(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
-    assert str(caught.value) == ("The answer from %s is not valid HTTP (BadStatusLine: SSH-2.0-OpenSSH_9.6). Something "
-                                 "other than IMDS may be listening on this address." % URL)
+    assert str(caught.value) == ("The answer from %s is not valid HTTP (the status line 'SSH-2.0-OpenSSH_9.6' is not "
+                                 "'HTTP/1.x NNN reason'). Something other than IMDS may be listening on this address."
+                                 % URL)
     assert not caught.value.retryable
 
 
@@ -316,3 +320,118 @@ def test_an_answer_received_elsewhere_is_read_with_the_same_checks():
         "The answer from %s is larger than the 9-byte limit (more than 9 bytes arrived)." % URL)
     assert str(_transport.talk_failed_error(URL, "ConnectionResetError: reset")) == (
         "The connection to IMDS at %s failed while talking (ConnectionResetError: reset)." % URL)
+
+
+# -- the HTTP/1.1 rules the reader and the request writer apply (no http.client behind them) ------
+
+def test_interim_answers_are_skipped_and_folded_headers_joined():
+    response = read_bytes(b"HTTP/1.1 100 Continue\r\nX-Interim: 1\r\n\r\n"
+                          b"HTTP/1.0 200 OK\r\nX-Long: first\r\n \t second\r\nContent-Length: 2\r\n\r\n{}")
+    assert (response.status, response.body) == (200, b"{}")
+    assert response.headers == {"x-long": "first second", "content-length": "2"}
+
+
+def test_trailers_after_the_last_chunk_are_read_and_dropped():
+    data = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\nA\r\n0123456789\r\n0\r\nX-T: 1\r\n"
+    assert read_bytes(data + b"\r\n").body == b"abc0123456789"
+    assert read_bytes(data).body == b"abc0123456789"  # closed before the empty line: the body was complete
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"HTTP/2 200 OK\r\n\r\n", "the status line 'HTTP/2 200 OK' is not"),
+    (b"HTTP/1.1 099 Low\r\n\r\n", "'HTTP/1.1 099 Low' is not"),
+    (b"HTTP/1.1 2000 OK\r\n\r\n", "'HTTP/1.1 2000 OK' is not"),
+    (b"HTTP/1.1 200 OK\r\nno colon here\r\n\r\n", "the header line 'no colon here' is not 'Name: value'"),
+    (b"HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n", "the header line 'Bad Name: x'"),
+    (b"HTTP/1.1 200 OK\r\n folded first\r\n\r\n", "the header line 'folded first' is not"),
+    (b"HTTP/1.1 200 OK\r\n" + b"X: y\r\n" * 101 + b"\r\n", "more than 100 header lines"),
+    (b"HTTP/1.1 200 OK\r\nX: " + b"y" * 70000 + b"\r\n\r\n", "a line is longer than 65536 bytes"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "Transfer-Encoding 'gzip, chunked', which IMDS"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0x5\r\nhello\r\n0\r\n\r\n",
+     "the chunk size line '0x5' is not a hexadecimal number"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\n", "the chunk size line '-5'"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n",
+     "a chunk is longer than its size line says"),
+])
+def test_answers_that_break_http_framing_are_bad_responses(data, words):
+    with pytest.raises(_errors.ImdsBadResponseError) as caught:
+        read_bytes(data, cap=1 << 20)
+    assert words in str(caught.value) and "is not valid HTTP" in str(caught.value)
+    assert not caught.value.retryable
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"HTTP/1.1 200 OK\r\nContent-Le", "the connection closed in the middle of the headers"),
+    (b"HTTP/1.1 200 OK\r\n", "the connection closed in the middle of the headers"),
+    (b"HTTP/1.1 100 Continue\r\n\r\n", "no status line arrived"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", "body truncated: 3 bytes read, 2 more expected"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello", "a chunk was cut short"),
+    (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n", "ended before its last chunk"),
+])
+def test_answers_cut_short_are_resets(data, words):
+    with pytest.raises(_errors.ImdsConnectionResetError) as caught:
+        read_bytes(data)
+    assert words in str(caught.value) and "closed before a complete answer arrived" in str(caught.value)
+    assert caught.value.retryable
+
+
+def test_no_content_answers_have_no_body_whatever_follows():
+    assert read_bytes(b"HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\nhello").body == b""
+    assert read_bytes(b"HTTP/1.1 304 Not Modified\r\n\r\n").body == b""
+
+
+@pytest.mark.parametrize("endpoint, host", [
+    ("http://169.254.169.254", b"Host: 169.254.169.254\r\n"),
+    ("http://127.0.0.1:8080", b"Host: 127.0.0.1:8080\r\n"),
+    ("http://[::1]:81", b"Host: [::1]:81\r\n"),
+    ("http://[fe80::1]", b"Host: [fe80::1]\r\n"),
+])
+def test_the_host_header_names_the_endpoint(endpoint, host):
+    raw = _transport.request_bytes(_transport.Endpoint(endpoint), "GET", "/metadata/versions", {})
+    assert raw.split(b"\r\n", 1)[1].startswith(host)
+    assert b"Content-Length" not in raw  # a GET without a body declares none
+
+
+def test_a_post_without_a_body_declares_an_empty_one():
+    raw = _transport.request_bytes(_transport.Endpoint("http://127.0.0.1:8080"), "POST", "/metadata/x", {})
+    assert b"\r\nContent-Length: 0\r\n" in raw and raw.endswith(b"\r\n\r\n")
+
+
+@pytest.mark.parametrize("method, path, headers, words", [
+    ("GET\r\nX", "/metadata/x", {}, "the method 'GET\\r\\nX' is not an HTTP token"),
+    ("GET", "metadata/x", {}, "the path must start with /"),
+    ("GET", "/metadata/x y", {}, "no spaces or control characters"),
+    ("GET", "/metadata/\x7f", {}, "no spaces or control characters"),
+    ("GET", "/metadata/\u00e9", {}, "characters other than ASCII"),
+    ("GET", "/metadata/x", {"Bad Name": "1"}, "the header 'Bad Name' holds characters"),
+    ("GET", "/metadata/x", {"X-A:": "1"}, "the header 'X-A:' holds"),
+    ("GET", "/metadata/x", {"X-A": "1\x00"}, "the header 'X-A' holds"),
+    ("GET", "/metadata/x", {"X-A": "caf\u00e9"}, "characters other than ASCII"),
+])
+def test_requests_that_could_smuggle_or_break_a_line_are_refused(method, path, headers, words):
+    endpoint = _transport.Endpoint("http://127.0.0.1:8080")
+    with pytest.raises(_errors.ImdsRequestError, match="Cannot build the HTTP request") as caught:
+        _transport.request_bytes(endpoint, method, path, headers)
+    assert words in str(caught.value)
+    assert all(ch.isprintable() for ch in str(caught.value))
+
+
+def test_a_refused_request_sends_nothing(emulator):
+    with pytest.raises(_errors.ImdsRequestError):
+        _transport.send(_transport.Endpoint(emulator.url), "GET", "/metadata/x y", {"Metadata": "true"})
+    assert emulator.requests == []
+
+
+def test_a_tab_in_a_header_value_is_kept():
+    raw = _transport.request_bytes(_transport.Endpoint("http://127.0.0.1:8080"), "GET", "/m", {"X-A": "a\tb"})
+    assert b"\r\nX-A: a\tb\r\n" in raw
+
+
+def test_the_transport_imports_no_http_client():
+    """The reason this module parses HTTP itself: http.client and the email package cost each module run ~10 ms."""
+    code = ("import sys; import ansible_collections.imds.azure.plugins.module_utils._module_adapter; "
+            "loaded = sorted(n for n in ('http.client', 'email.parser', 'ssl') if n in sys.modules); "
+            "print(','.join(loaded))")
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                               env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert completed.stdout.strip() == ""
