@@ -15,12 +15,13 @@ sys.path[:0] = [str(TESTS), str(TESTS / "netguard")]
 # pylint: disable=wrong-import-position
 import imds_netguard  # noqa: E402
 
-from helpers import collection_root, netns, paths  # noqa: E402
+from helpers import collection_root, netns, paths, windows_double  # noqa: E402
 
 # Unit tests import the collection as ansible_collections.imds.azure: from where ansible-test put it,
 # from the set-up's .cache/collections, or from a link made for this run (nothing else needed).
 sys.path.insert(0, str(collection_root.importable_root()))
 
+from emulator.faults import Fault  # noqa: E402
 from emulator.server import ImdsEmulator  # noqa: E402
 
 try:
@@ -119,6 +120,26 @@ def make_emulator():
     yield factory
     for running in started:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def windows_collections(tmp_path_factory) -> str:
+    """ANSIBLE_COLLECTIONS_PATH for tests with a "Windows" host (see helpers/windows_double.py)."""
+    return windows_double.collections_path(tmp_path_factory.mktemp("windows-double"))
+
+
+@pytest.fixture
+def pair(make_emulator):
+    """Two emulators built alike: one for lin1, one for win1."""
+
+    def build(*faults, **options) -> dict:
+        emulators = {host: make_emulator(**options) for host in windows_double.HOSTS}
+        for emulator in emulators.values():
+            for fault in faults:
+                emulator.add_fault(Fault.parse(fault) if isinstance(fault, str) else Fault(**fault))
+        return emulators
+
+    return build
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ description:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
-  - imds.azure.windows
+  - imds.azure.attributes
   - action_common_attributes.facts
   - imds.azure.client
   - imds.azure.client.api_version
@@ -27,8 +27,6 @@ attributes:
   check_mode:
     support: full
     details: The module only reads, so check mode gathers the same facts.
-  diff_mode:
-    support: none
   facts:
     support: full
 options:

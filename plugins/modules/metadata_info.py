@@ -17,14 +17,12 @@ description:
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow
-  - imds.azure.windows
+  - imds.azure.attributes
   - imds.azure.client
 attributes:
   check_mode:
     support: full
     details: The module only reads, so check mode returns the same data.
-  diff_mode:
-    support: none
 options:
   path:
     description:

@@ -19,15 +19,13 @@ description:
   - Run it on the Azure VM itself; IMDS answers only from inside the VM.
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
+  - imds.azure.attributes
   - imds.azure.client
 attributes:
   check_mode:
     support: full
     details: Lists and waits as usual; approval is reported in RV(approved) but not sent.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 options:
   api_version:
     description:
@@ -88,8 +86,12 @@ notes:
   - "Minimum notice before an event starts on its own: Freeze and Reboot 15 minutes, Redeploy 10 minutes,
     Preempt 30 seconds, Terminate as configured (5 to 15 minutes)."
   - Events, resource names and descriptions come from IMDS and are returned as data, never templated.
+  - On Windows hosts the reading, waiting and approving run on the controller, and each request is one run of
+    M(imds.azure.win_imds_attempt) on the host; polls are then O(poll_interval) plus a module start apart.
 seealso:
   - module: imds.azure.metadata_info
+  - ref: ansible_collections.imds.azure.docsite.guide_windows
+    description: How the IMDS modules work on Windows hosts.
   - name: Azure Metadata Service Scheduled Events for Linux VMs
     description: Microsoft's documentation of scheduled events.
     link: https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events
@@ -226,7 +228,7 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
 from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     client_argument_spec,
     client_from_params,
-    fail_with,
+    failure_result,
 )
 from ansible_collections.imds.azure.plugins.module_utils._scheduled_events import (
     EVENT_TYPES,
@@ -300,9 +302,9 @@ def approve(client, reader, events, matched, params, check_mode):
     return plan
 
 
-def main():
-    argument_spec = client_argument_spec(api_version_default=DEFAULT_SCHEDULED_EVENTS_API_VERSION)
-    argument_spec.update(
+def argument_spec():
+    spec = client_argument_spec(api_version_default=DEFAULT_SCHEDULED_EVENTS_API_VERSION)
+    spec.update(
         event_types=dict(type="list", elements="str", choices=list(EVENT_TYPES), default=[]),
         event_ids=dict(type="list", elements="str", default=[]),
         only_this_vm=dict(type="bool", default=False),
@@ -312,16 +314,33 @@ def main():
         poll_interval=dict(type="float", default=1.0),
         approve=dict(type="bool", default=False),
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    params = module.params
+    return spec
+
+
+def option_problem(params):
+    """What is wrong with the validated options that the argument spec cannot say, or None."""
     if params["poll_interval"] < MIN_POLL_INTERVAL:
-        module.fail_json(msg="poll_interval must be at least %s seconds (IMDS allows about 5 requests per second), "
-                             "got %s." % (MIN_POLL_INTERVAL, params["poll_interval"]))
+        return ("poll_interval must be at least %s seconds (IMDS allows about 5 requests per second), got %s."
+                % (MIN_POLL_INTERVAL, params["poll_interval"]))
     if params["wait_timeout"] < 0:
-        module.fail_json(msg="wait_timeout must be 0 or more seconds, got %s." % params["wait_timeout"])
+        return "wait_timeout must be 0 or more seconds, got %s." % params["wait_timeout"]
+    return None
+
+
+def manage(params, check_mode=False, **context):
+    """The whole task for validated ``params``: the module result, ``failed`` set on failure.
+
+    ``context`` (transport, environ) is given when this runs on the controller for a Windows
+    host, through the action plugin; the waiting loop then runs on the controller too.
+    """
+    problem = option_problem(params)
+    if problem:
+        return dict(failed=True, msg=problem)
     result = dict(changed=False, approved=[], already_started=[], gone=[])
     try:
-        client = client_from_params(params)
+        # api_version is the scheduled events one, which IMDS's instance paths do not know: compute.name
+        # (only_this_vm) is read at the client's default instance api-version instead of after a 400.
+        client = client_from_params(dict(params, api_version=None), **context)
         reader = EventsReader(client, params)
         if params["only_this_vm"]:
             reader.vm_name = result["vm_name"] = reader.this_vm_name()
@@ -331,19 +350,28 @@ def main():
             incarnation, events, matched, waited = wait(reader, params)
         except WaitTimeout as exc:
             incarnation, matched, waited = exc.args
-            module.fail_json(msg="Waited %.0f s (wait_timeout) and the scheduled events never became %s."
-                             % (waited, "present" if params["wait_for"] == "event" else "clear"),
-                             document_incarnation=incarnation, events=[e.to_result(reader.vm_name) for e in matched],
-                             waited=waited, **result)
+            result.update(failed=True, document_incarnation=incarnation, waited=waited,
+                          events=[e.to_result(reader.vm_name) for e in matched],
+                          msg="Waited %.0f s (wait_timeout) and the scheduled events never became %s."
+                          % (waited, "present" if params["wait_for"] == "event" else "clear"))
+            return result
         if params["approve"]:
-            plan = approve(client, reader, events, matched, params, module.check_mode)
+            plan = approve(client, reader, events, matched, params, check_mode)
             result.update(approved=plan.to_approve, already_started=plan.already_started, gone=plan.gone,
                           changed=bool(plan.to_approve))
     except ImdsError as exc:
-        fail_with(module, exc, **result)
-        return
-    module.exit_json(document_incarnation=incarnation, events=[e.to_result(reader.vm_name) for e in matched],
-                     waited=round(waited, 3), api_version=reader.api_version, **result)
+        return failure_result(exc, **result)
+    result.update(document_incarnation=incarnation, events=[e.to_result(reader.vm_name) for e in matched],
+                  waited=round(waited, 3), api_version=reader.api_version)
+    return result
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    result = manage(module.params, check_mode=module.check_mode)
+    if result.pop("failed", False):
+        module.fail_json(**result)
+    module.exit_json(**result)
 
 
 if __name__ == "__main__":

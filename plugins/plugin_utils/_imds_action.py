@@ -29,11 +29,15 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 # FQCN -> module under plugins/modules whose argument_spec() and logic(params, **context) run on the
-# controller for Windows hosts.
+# controller for Windows hosts. The logic returns the module result or raises ImdsError.
 CONTROLLER_SIDE = {
     "imds.azure.metadata_facts": ("metadata_facts", "gather"),
     "imds.azure.metadata_info": ("metadata_info", "read"),
+    "imds.azure.scheduled_events": ("scheduled_events", "manage"),
 }
+
+# The modules whose logic changes what it does in check mode: it is given ``check_mode`` too.
+TAKES_CHECK_MODE = frozenset({"imds.azure.scheduled_events"})
 
 # The shell families whose hosts run PowerShell modules (ansible-core's cmd shell is a PowerShell variant).
 WINDOWS_SHELL_FAMILIES = frozenset({"powershell", "cmd"})
@@ -63,6 +67,8 @@ def run_imds_module(action: ActionBase, module_name: str, module_args: dict, tas
     module = importlib.import_module("ansible_collections.imds.azure.plugins.modules." + file_name)
     params = _validated(module_name, module.argument_spec(), module_args)
     context = {"transport": host_transport(_attempt_runner(action, task_vars)), "environ": _task_environment(action)}
+    if module_name in TAKES_CHECK_MODE:
+        context["check_mode"] = bool(action._task.check_mode)  # pylint: disable=protected-access
     try:
         return getattr(module, logic_name)(params, **context)
     except ImdsError as exc:

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import threading
-import time
 
 import pytest
 from helpers import netns, paths
 from helpers.ansible_runner import module_play, run_playbook
+from helpers.polling import after_polls
 
 GUIDE = paths.ROOT / "docs" / "docsite" / "rst" / "guide_scheduled_events.rst"
 
@@ -19,23 +18,6 @@ GUIDE = paths.ROOT / "docs" / "docsite" / "rst" / "guide_scheduled_events.rst"
 def run_module(tmp_path, emulator, options: str, args: list | None = None, ignore_errors: bool = False):
     play = module_play("imds.azure.scheduled_events", options, name="events", ignore_errors=ignore_errors)
     return run_playbook(tmp_path, play, env={"AZURE_IMDS_ENDPOINT": emulator.url}, args=args)
-
-
-def after_polls(emulator, polls: int, action) -> threading.Thread:
-    """Run ``action`` once the module has read the events ``polls`` more times (it is waiting by then)."""
-    start = len(emulator.requests_to("/metadata/scheduledevents"))
-
-    def watch() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if len(emulator.requests_to("/metadata/scheduledevents")) >= start + polls:
-                action()
-                return
-            time.sleep(0.05)
-
-    thread = threading.Thread(target=watch, daemon=True)
-    thread.start()
-    return thread
 
 
 def test_list_parsed_and_only_this_vm(tmp_path, emulator):

@@ -12,50 +12,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from emulator.faults import Fault
 from emulator.server import API_VERSIONS
-from helpers import windows_double
 from helpers.ansible_runner import run_playbook
 from helpers.inventory import inventory_list, members, write_config
 from helpers.ports import free_port
-
-HOSTS = ("lin1", "win1")
-
-
-@pytest.fixture(scope="session")
-def windows_collections(tmp_path_factory) -> str:
-    return windows_double.collections_path(tmp_path_factory.mktemp("windows-double"))
-
-
-def inventory_file(tmp_path, endpoints: dict, extra: dict | None = None) -> str:
-    """lin1 (POSIX) and win1 (PowerShell family), each with its own IMDS endpoint."""
-    hosts = {}
-    for host, endpoint in endpoints.items():
-        host_vars = dict(windows_double.WINDOWS_HOST_VARS) if host.startswith("win") else {"ansible_connection": "local"}
-        host_vars["imds_endpoint"] = endpoint
-        host_vars.update((extra or {}).get(host, {}))
-        hosts[host] = host_vars
-    path = tmp_path / "hosts.json"
-    path.write_text(json.dumps({"all": {"hosts": hosts}}))
-    return str(path)
-
-
-def play(module: str, options: str = "", gather: bool = False, prefix: str = "") -> str:
-    """One task on every host; IMDS_ENDPOINT comes from the task environment, as a user would set it."""
-    lines = [prefix + "- hosts: all", "  gather_facts: %s" % str(gather).lower(),
-             "  environment:", '    AZURE_IMDS_ENDPOINT: "{{ imds_endpoint }}"', "  tasks:",
-             "    - name: gather", "      %s:" % module]
-    lines += ["        " + line for line in options.strip().splitlines()]
-    return "\n".join(lines) + "\n"
-
-
-def run_both(tmp_path, collections: str, emulators: dict, module: str = "imds.azure.metadata_facts",
-             options: str = "", args: list | None = None, env: dict | None = None):
-    inventory = inventory_file(tmp_path, {host: emulator.url for host, emulator in emulators.items()})
-    run_env = {"ANSIBLE_COLLECTIONS_PATH": collections}
-    run_env.update(env or {})
-    return run_playbook(tmp_path, play(module, options), inventory=inventory, env=run_env,
-                        args=["--forks", "2"] + list(args or []))
+from helpers.windows_double import HOSTS, inventory_file, play, run_both
 
 
 def outcome(run, host: str, endpoint: str) -> dict:
@@ -65,20 +26,6 @@ def outcome(run, host: str, endpoint: str) -> dict:
     seen["task_status"] = record["status"]
     return {key: seen.get(key) for key in ("task_status", "error_type", "msg", "attempts", "status", "url",
                                            "ansible_facts", "text", "data", "api_version")}
-
-
-@pytest.fixture
-def pair(make_emulator):
-    """Two emulators built alike: one for lin1, one for win1."""
-
-    def build(*faults, **options) -> dict:
-        emulators = {host: make_emulator(**options) for host in HOSTS}
-        for emulator in emulators.values():
-            for fault in faults:
-                emulator.add_fault(Fault.parse(fault) if isinstance(fault, str) else Fault(**fault))
-        return emulators
-
-    return build
 
 
 def assert_same(run, emulators: dict) -> dict:

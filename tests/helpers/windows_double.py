@@ -11,10 +11,12 @@ real code.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from helpers import paths
+from helpers.ansible_runner import PlaybookRun, run_playbook
 
 DOUBLES = paths.TESTS / "doubles"
 ATTEMPT_DOUBLE = DOUBLES / "win_imds_attempt_double.py"
@@ -23,6 +25,9 @@ REPLACED_MODULE = "win_imds_attempt"
 
 # Host variables of a "Windows" test host. WinRM and PSRP always pipeline modules; so does this host.
 WINDOWS_HOST_VARS = {"ansible_connection": "local", "ansible_shell_type": WINDOWS_SHELL, "ansible_pipelining": True}
+
+# The two hosts of a side-by-side play: one POSIX, one of the PowerShell family.
+HOSTS = ("lin1", "win1")
 
 
 def collections_path(root: Path) -> str:
@@ -50,3 +55,36 @@ def _link_tree(source: Path, target: Path, skip: set) -> None:
             _link_tree(entry, target / entry.name, skip=set())
         else:
             (target / entry.name).symlink_to(entry)
+
+
+def inventory_file(tmp_path, endpoints: dict, extra: dict | None = None) -> str:
+    """lin1 (POSIX) and win1 (PowerShell family), each with its own IMDS endpoint."""
+    hosts = {}
+    for host, endpoint in endpoints.items():
+        host_vars = dict(WINDOWS_HOST_VARS) if host.startswith("win") else {"ansible_connection": "local"}
+        host_vars["imds_endpoint"] = endpoint
+        host_vars.update((extra or {}).get(host, {}))
+        hosts[host] = host_vars
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "hosts.json"
+    path.write_text(json.dumps({"all": {"hosts": hosts}}))
+    return str(path)
+
+
+def play(module: str, options: str = "", gather: bool = False, prefix: str = "") -> str:
+    """One task on every host; IMDS_ENDPOINT comes from the task environment, as a user would set it."""
+    lines = [prefix + "- hosts: all", "  gather_facts: %s" % str(gather).lower(),
+             "  environment:", '    AZURE_IMDS_ENDPOINT: "{{ imds_endpoint }}"', "  tasks:",
+             "    - name: gather", "      %s:" % module]
+    lines += ["        " + line for line in options.strip().splitlines()]
+    return "\n".join(lines) + "\n"
+
+
+def run_both(tmp_path, collections: str, emulators: dict, module: str = "imds.azure.metadata_facts",
+             options: str = "", args: list | None = None, env: dict | None = None) -> PlaybookRun:
+    """``play(module, options)`` on both hosts in one ansible-playbook run, each against its own emulator."""
+    inventory = inventory_file(tmp_path, {host: emulator.url for host, emulator in emulators.items()})
+    run_env = {"ANSIBLE_COLLECTIONS_PATH": collections}
+    run_env.update(env or {})
+    return run_playbook(tmp_path, play(module, options), inventory=inventory, env=run_env,
+                        args=["--forks", "2"] + list(args or []))

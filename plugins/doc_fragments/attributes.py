@@ -6,10 +6,19 @@ from __future__ import annotations
 
 
 class ModuleDocFragment:
-    """Attributes of the IMDS modules that run on POSIX and Windows hosts through their action plugin."""
+    """Attributes of the IMDS modules, which run on POSIX and Windows hosts through their action plugin.
+
+    One source for what every such module shares; a module adds its own C(check_mode) details (its
+    attribute keys override these) and anything only it has.
+    """
 
     DOCUMENTATION = r"""
 attributes:
+  check_mode:
+    support: full
+    details: The module only reads, so check mode does the same.
+  diff_mode:
+    support: none
   platform:
     platforms: [posix, windows]
     details:

@@ -1,0 +1,14 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""Action plugin of imds.azure.scheduled_events: the module itself on POSIX hosts; on Windows hosts the
+module's logic (reading, waiting, approving) on the controller, with each HTTP attempt made on the host."""
+
+from __future__ import annotations
+
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import ImdsModuleAction
+
+
+class ActionModule(ImdsModuleAction):
+    MODULE_NAME = "imds.azure.scheduled_events"
