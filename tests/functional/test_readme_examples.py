@@ -15,6 +15,16 @@ The managed host is the controller itself (``ansible_connection=local``) with IM
 127.0.0.1 (``AZURE_IMDS_ENDPOINT``, the override every module honours); the README's paths on the controller
 (``/srv/imds-facts``, ``/var/cache/ansible/facts``) are moved into the test's directory. Each check looks at
 the effect of its example (facts, groups, the token hidden yet usable, the event approved), not only rc 0.
+
+Examples for Windows hosts run against the PowerShell-family test host (tests/helpers/windows_double.py):
+``ansible_connection=local`` with a shell that reports the PowerShell family, so the collection's action
+plugins take their Windows branch. Its host-side modules are TEST DOUBLES in test-only copies of the
+installed collections (made of links to the install directory, never to this checkout):
+imds.azure.win_imds_attempt by its Python double doing real HTTP (fact gathering, inside a network namespace
+where the emulator owns 169.254.169.254), or, on the failover-cluster node of the route examples,
+ansible.windows.win_powershell, ansible.windows.win_command (``route print`` only) and
+imds.azure.win_imds_attempt by tests/doubles/windows_node/module_double.py, which acts on the route double
+of tests/helpers/windows_route_double.py (PowerShell scripts through a real PowerShell grammar).
 """
 
 from __future__ import annotations
@@ -28,10 +38,11 @@ from typing import NamedTuple
 
 import pytest
 import yaml
-from helpers import paths
+from helpers import paths, windows_double, windows_node
 from helpers.ansible_runner import base_env, run_playbook
 from helpers.fleet import profile
 from helpers.inventory import graph_groups
+from helpers.windows_route_double import cluster_node
 
 README = paths.ROOT / "README.md"
 # Where the README's controller paths go in a check's directory (a user picks their own).
@@ -94,11 +105,6 @@ NOT_RUN = {
     "execution-environment": "`ansible-builder build` needs a container engine, which this machine lacks; "
                              "`make ee` (tools/ee.sh) runs `ansible-builder create` and introspection on the same "
                              "definition instead",
-    "route-role": "needs a Windows failover-cluster node; the PowerShell-family test host cannot run "
-                  "ansible.windows.win_powershell through ansible-playbook yet (tests/unit/plugins/action/"
-                  "test_route_windows.py drives the route action against a Windows double instead)",
-    "route-tables": "ansible.windows.win_command needs a Windows host; the PowerShell-family test host has no "
-                    "double of it yet (the filters run on `route print` samples in tests/unit)",
 }
 
 
@@ -133,6 +139,7 @@ def test_the_readme_starts_with_its_two_commands():
 class Installed(NamedTuple):
     collections_path: str  # install directory, then the dependencies
     install_dir: Path
+    deps_dir: Path
     tarball: Path
     output: str
 
@@ -193,7 +200,7 @@ def installed(tmp_path_factory) -> Installed:
     assert completed.returncode == 0, output
     collection = install_dir / "ansible_collections" / "imds" / "azure"
     assert collection.is_dir() and not collection.is_symlink(), output
-    return Installed("%s:%s" % (install_dir, deps), install_dir, tarball, output)
+    return Installed("%s:%s" % (install_dir, deps), install_dir, deps, tarball, output)
 
 
 def test_install_from_the_tarball(installed):
@@ -216,17 +223,19 @@ def project(tmp_path, installed, make_emulator):
     (tmp_path / "home").mkdir()
     env = {"ANSIBLE_COLLECTIONS_PATH": installed.collections_path, "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
            "AZURE_IMDS_ENDPOINT": emulator.url, "HOME": str(tmp_path / "home")}
-    return Project(tmp_path, emulator, env)
+    return Project(tmp_path, emulator, env, installed)
 
 
 class Project(NamedTuple):
     work: Path
     emulator: object
     env: dict
+    installed: Installed
 
-    def playbook(self, text: str, name: str = "site", extra_env: dict | None = None, args: list | None = None):
+    def playbook(self, text: str, name: str = "site", extra_env: dict | None = None, args: list | None = None,
+                 inventory: str = "hosts.ini"):
         env = dict(self.env, **(extra_env or {}))
-        run = run_playbook(self.work / name, text, inventory=str(self.work / "hosts.ini"), env=env, args=args)
+        run = run_playbook(self.work / name, text, inventory=str(self.work / inventory), env=env, args=args)
         assert run.rc == 0, run.output
         assert "[WARNING]" not in run.stderr.replace("[WARNING]: Collection", ""), run.output
         return run
@@ -238,10 +247,10 @@ class Project(NamedTuple):
         return completed
 
 
-def as_play(tasks: str, extra: str = "") -> str:
+def as_play(tasks: str, extra: str = "", hosts: str = "azure_vms") -> str:
     """A task snippet of the README, as a user puts it in a play for their VMs."""
     body = "".join("    %s\n" % line if line else "\n" for line in tasks.rstrip("\n").splitlines())
-    return "- hosts: azure_vms\n  gather_facts: false\n  tasks:\n" + body + extra
+    return "- hosts: %s\n  gather_facts: false\n  tasks:\n" % hosts + body + extra
 
 
 def results(run, task: str) -> list:
@@ -381,3 +390,83 @@ def test_emulator_by_hand(project):
     # No inventory: the implicit localhost, which the tests' strict setting would refuse (users' default: allowed).
     output = project.shell(line, {"ANSIBLE_INVENTORY_UNPARSED_FAILED": "0"}).stdout
     assert "localhost | SUCCESS" in output and '"vmId": "%s"' % VM["compute"]["vmId"] in output, output
+
+
+# -- Windows hosts (test doubles, see the module docstring) ---------------------------------------------
+
+NODE_DOUBLE = windows_double.DOUBLES / "windows_node" / "module_double.py"
+WINDOWS_HOST = " ".join("%s=%s" % item for item in windows_double.WINDOWS_HOST_VARS.items())
+
+
+def windows_collections(project: Project, name: str, attempt_double: Path, windows_doubles: dict) -> str:
+    """ANSIBLE_COLLECTIONS_PATH for the PowerShell-family host: the installed collections, some modules doubled."""
+    root = project.work / name
+    windows_double.doubled_copy(project.installed.install_dir / "ansible_collections" / "imds" / "azure",
+                                root / "ansible_collections" / "imds" / "azure", {"win_imds_attempt": attempt_double})
+    windows_double.doubled_copy(project.installed.deps_dir / "ansible_collections" / "ansible" / "windows",
+                                root / "ansible_collections" / "ansible" / "windows", windows_doubles)
+    return "%s:%s" % (root, windows_double.DOUBLES)
+
+
+def cluster_node_env(project: Project, node) -> tuple:
+    """(environment, state file) for a run against the failover-cluster node double ``node``."""
+    state = project.work / "windows-node.pickle"
+    windows_node.save(node, state)
+    (project.work / "windows.ini").write_text("[windows_clusters]\nnode1 %s\n" % WINDOWS_HOST)
+    collections = windows_collections(project, "cluster-node", NODE_DOUBLE,
+                                      {"win_powershell": NODE_DOUBLE, "win_command": NODE_DOUBLE})
+    env = {"ANSIBLE_COLLECTIONS_PATH": collections, windows_node.STATE_ENV: str(state),
+           windows_node.TESTS_DIR_ENV: str(paths.TESTS)}
+    return env, state
+
+
+def test_route_role_on_a_failover_cluster_node(project):
+    [block] = blocks_of("route-role")
+    node = cluster_node()  # Microsoft's failover-cluster node: 169.254.0.0/16 on the cluster adapter, no IMDS route
+    assert not node.imds_reachable()
+    env, state = cluster_node_env(project, node)
+    run = project.playbook(block.text, extra_env=env, inventory="windows.ini")
+    [route] = results(run, "imds.azure.imds_route : Install or remove the IMDS route")
+    assert route["result"]["platform"] == "windows", route
+    assert route["result"]["changed_stores"] == ["active", "persistent"] and route["result"]["verified"] is True
+    node = windows_node.load(state)
+    fixed = [(7, "0.0.0.0", 1)]  # through the primary NIC (index 7), metric 1
+    assert node.imds_routes("ActiveStore") == fixed and node.imds_routes("PersistentStore") == fixed
+    assert node.imds_reachable() and len(node.imds_requests) == 1  # the role's one check that IMDS answers
+
+
+def test_route_tables_from_route_print(project):
+    [block] = blocks_of("route-tables")
+    env, _state = cluster_node_env(project, cluster_node())
+    run = project.playbook(as_play(block.text, hosts="windows_clusters"), extra_env=env, inventory="windows.ini")
+    [printed] = results(run, "ansible.windows.win_command")
+    assert "169.254.0.0" in printed["result"]["stdout"] and "Persistent Routes:" in printed["result"]["stdout"]
+    [plan] = debug_messages(run)
+    assert plan["needed"] is True and plan["add"] == ["active", "persistent"], plan
+    assert (plan["interface"], plan["gateway"], plan["metric"]) == ("10.0.1.10", "10.0.1.10", 1), plan
+    assert "169.254.0.0/16 on-link on interface 169.254.1.156" in plan["reason"], plan
+
+
+def test_play_fact_gathering_on_windows(project, make_netns):
+    """The same play on a Windows host: imds.azure.gather_facts takes the Windows way (attempts by
+    win_imds_attempt on the host), here inside a namespace where the emulator owns 169.254.169.254."""
+    group_vars, play = blocks_of("play-fact-gathering")
+    namespace = make_netns("readme")
+    namespace.add_address("169.254.169.254/32")
+    log = project.work / "requests.jsonl"
+    namespace.start_emulator("169.254.169.254:80", "--request-log", str(log))
+    python = project.work / "python-in-namespace"
+    python.write_text('#!/bin/sh\nexec ip netns exec %s %s "$@"\n' % (namespace.name, paths.PYTHON))
+    python.chmod(0o755)
+    (project.work / "windows.ini").write_text("[azure_vms]\nwin1 %s ansible_python_interpreter=%s\n"
+                                              % (WINDOWS_HOST, python))
+    (project.work / "site" / "group_vars").mkdir(parents=True)
+    (project.work / "site" / "group_vars" / "all.yml").write_text(group_vars.text)
+    collections = windows_collections(project, "windows-host", windows_double.ATTEMPT_DOUBLE, {})
+    run = project.playbook(play.text, extra_env={"ANSIBLE_COLLECTIONS_PATH": collections}, inventory="windows.ini")
+    [gathered] = results(run, "Gathering Facts")
+    assert gathered["result"]["ansible_facts"]["azure_imds"]["compute"]["name"] == "examplevmname"
+    requests = [json.loads(line) for line in log.read_text().splitlines()]
+    # One request, made the Windows way: win_imds_attempt asks the server to close the connection.
+    assert [(r["path"], r["headers"].get("connection")) for r in requests] == [("/metadata/instance", "close")]
+    assert debug_messages(run) == ["Standard_A3, %s" % gathered["result"]["ansible_facts"]["ansible_os_family"]]

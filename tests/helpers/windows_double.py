@@ -37,12 +37,20 @@ def collections_path(root: Path) -> str:
     """
     collection = root / "ansible_collections" / "imds" / "azure"
     if not collection.exists():
-        _link_tree(paths.ROOT, collection, skip={".cache", ".git", "tests"})
-        modules = collection / "plugins" / "modules"
-        for suffix in (".py", ".ps1"):
-            (modules / (REPLACED_MODULE + suffix)).unlink()
-        (modules / (REPLACED_MODULE + ".py")).symlink_to(ATTEMPT_DOUBLE)
+        doubled_copy(paths.ROOT, collection, {REPLACED_MODULE: ATTEMPT_DOUBLE})
     return os.pathsep.join([str(root), str(DOUBLES), str(paths.COLLECTIONS_PATH)])
+
+
+def doubled_copy(source: Path, target: Path, doubles: dict) -> None:
+    """``target``: the collection at ``source`` made of links, each module named in ``doubles``
+    (name -> Python file) replaced by that double, whatever its language was."""
+    _link_tree(source, target, skip={".cache", ".git", "tests"})
+    modules = target / "plugins" / "modules"
+    for name, double in doubles.items():
+        for suffix in (".py", ".ps1"):
+            if (modules / (name + suffix)).is_symlink():
+                (modules / (name + suffix)).unlink()
+        (modules / (name + ".py")).symlink_to(double)
 
 
 def _link_tree(source: Path, target: Path, skip: set) -> None:
