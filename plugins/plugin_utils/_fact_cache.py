@@ -23,11 +23,10 @@ which an inventory must never do.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 
-from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError, decoded_json
 
 PAYLOAD_KEY = "__payload__"
 SUPPORTED_SCHEMA = "1"
@@ -64,19 +63,7 @@ def _without_unsafe_markers(pairs: dict):
 
 def decode_plain(text: str | bytes):
     """A plain-layout entry as written by ansible-core's jsonfile/redis caches, markers removed."""
-    return _decoded(text, _without_unsafe_markers)
-
-
-def _decoded(text, object_hook=None):
-    """JSON text decoded plainly, or FactRecordError saying why it is not JSON."""
-    try:
-        return json.loads(text, object_hook=object_hook)
-    except UnicodeDecodeError as exc:
-        raise FactRecordError("the entry is not UTF-8 text (byte %d)" % exc.start) from exc
-    except RecursionError as exc:
-        raise FactRecordError("the JSON is nested too deeply") from exc
-    except ValueError as exc:
-        raise FactRecordError("the entry is not valid JSON (%s)" % exc) from exc
+    return decoded_json(text, "the entry", _without_unsafe_markers)
 
 
 def plain_values(value):
@@ -99,7 +86,7 @@ def facts_of(entry: CacheEntry, raw):
             if entry.schema != SUPPORTED_SCHEMA:
                 raise FactRecordError("the entry was written with fact-cache schema %s, which this plugin cannot read "
                                       "(it reads schema %s and the plain layout)" % (entry.schema, SUPPORTED_SCHEMA))
-            return _decoded(raw[PAYLOAD_KEY])
+            return decoded_json(raw[PAYLOAD_KEY], "the entry")
         # A host whose name merely looks like a schema key, cached in the plain layout.
         entry.host, entry.layout, entry.schema = entry.key, "plain", ""
     return raw

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from ansible_collections.imds.azure.plugins.module_utils._facts import (
@@ -27,6 +28,22 @@ MAX_HOST_NAME = 255
 
 class FactRecordError(ValueError):
     """An entry or file that should hold an IMDS fact but does not have its shape."""
+
+
+def decoded_json(data: str | bytes, what: str, object_hook=None):
+    """JSON decoded plainly (no Ansible decoder, no template trust), or FactRecordError naming ``what``.
+
+    Bytes must be UTF-8: ``json.loads`` would also guess UTF-16 or UTF-32 from their first bytes,
+    which neither ansible-core's caches nor ``imds.azure.save_facts`` ever write.
+    """
+    try:
+        return json.loads(data.decode("utf-8") if isinstance(data, bytes) else data, object_hook=object_hook)
+    except UnicodeDecodeError as exc:
+        raise FactRecordError("%s is not UTF-8 text (byte %d)" % (what, exc.start)) from exc
+    except RecursionError as exc:
+        raise FactRecordError("the JSON is nested too deeply") from exc
+    except ValueError as exc:
+        raise FactRecordError("%s is not valid JSON (%s)" % (what, exc)) from exc
 
 
 def valid_host_name(name: str) -> bool:

@@ -9,10 +9,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 
-from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError, decoded_json
 
 # An IMDS instance document is a few KiB; a file far larger is not one.
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -45,11 +44,4 @@ def read_json_file(path: str, max_bytes: int = MAX_FILE_BYTES):
         raise FactRecordError("the file is %d bytes, more than the %d an IMDS document can be" % (size, max_bytes))
     with open(path, "rb") as handle:
         raw = handle.read()
-    try:
-        return json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise FactRecordError("the file is not UTF-8 text (byte %d)" % exc.start) from exc
-    except RecursionError as exc:
-        raise FactRecordError("the JSON is nested too deeply") from exc
-    except ValueError as exc:
-        raise FactRecordError("the file is not valid JSON (%s)" % exc) from exc
+    return decoded_json(raw, "the file")

@@ -39,3 +39,11 @@ def test_reading_good_and_bad_files(tmp_path):
         (tmp_path / name).write_bytes(content)
         with pytest.raises(FactRecordError, match=why):
             read_json_file(str(tmp_path / name), max_bytes=64 if name == "big.json" else 1 << 24)
+
+
+def test_utf16_is_not_guessed(tmp_path):
+    """json.loads(bytes) would read UTF-16 with a BOM; a fact file is UTF-8 or it is refused."""
+    path = tmp_path / "vm1.json"
+    path.write_bytes('{"compute": {}}'.encode("utf-16"))
+    with pytest.raises(FactRecordError, match="the file is not UTF-8 text"):
+        read_json_file(str(path))
