@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Action plugin of imds.azure.attestation_info: nonce made and document verified on the controller,
-document fetched on the managed node (which needs nothing but Python)."""
+document fetched on the managed node (POSIX: the module, which needs nothing but Python; Windows: the
+module's logic on the controller with each attempt made on the host by imds.azure.win_imds_attempt)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.imds.azure.plugins.plugin_utils._attestation_loader import load_verifier_module
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import run_imds_module
 
 
 class ActionModule(ActionBase):
@@ -28,8 +30,8 @@ class ActionModule(ActionBase):
             verifier = attestation.verifier_from_options(args)
         except attestation.AttestationUsageError as exc:
             raise AnsibleActionFail(str(exc)) from exc
-        fetched = self._execute_module(module_name="imds.azure.attestation_info", module_args=args,
-                                       task_vars=task_vars)
+        # The module on POSIX hosts; on Windows hosts its logic here, each attempt made on the host.
+        fetched = run_imds_module(self, "imds.azure.attestation_info", args, task_vars or {})
         result.update(fetched)
         if fetched.get("failed"):
             return result

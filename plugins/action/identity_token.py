@@ -2,17 +2,22 @@
 # Copyright (c) imds.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""Action plugin of imds.azure.identity_token: run the module, then hide its result from every output."""
+"""Action plugin of imds.azure.identity_token: get the token (the module on POSIX hosts; on Windows hosts the
+module's logic on the controller, each attempt made on the host), then hide the result from every output."""
 
 from __future__ import annotations
 
-from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import SecretHidingAction
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import ImdsModuleAction
+from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import hide_if_secret
 
 
-class ActionModule(SecretHidingAction):
+class ActionModule(ImdsModuleAction):
     """The token reaches ``register`` only; callbacks see a censored result."""
 
-    MODULE = "imds.azure.identity_token"
+    MODULE_NAME = "imds.azure.identity_token"
 
-    def is_secret(self, args: dict) -> bool:
+    def answers_are_secret(self, args: dict) -> bool:
         return True
+
+    def run(self, tmp=None, task_vars=None):
+        return hide_if_secret(super().run(tmp, task_vars), secret=True)

@@ -15,6 +15,9 @@ from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import 
 class ActionModule(ImdsModuleAction):
     MODULE_NAME = "imds.azure.metadata_info"
 
+    def answers_are_secret(self, args: dict) -> bool:
+        return metadata_info_is_secret(args)
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        return hide_if_secret(result, metadata_info_is_secret(self._task.args))
+        return hide_if_secret(result, self.answers_are_secret(self._task.args))

@@ -51,9 +51,12 @@ def failure_result(error: ImdsError, **result) -> dict:
     return details
 
 
-def run_module(argument_spec: dict, logic) -> None:
-    """A module's main: validate the options, ``logic(params)`` gives the result or raises ImdsError."""
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+def run_module(argument_spec: dict, logic, **rules) -> None:
+    """A module's main: validate the options, ``logic(params)`` gives the result or raises ImdsError.
+
+    ``rules`` are AnsibleModule's other checks (``mutually_exclusive``...).
+    """
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **rules)
     try:
         result = logic(module.params)
     except ImdsError as exc:

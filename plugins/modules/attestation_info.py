@@ -16,20 +16,21 @@ description:
     certificate is for C(metadata.azure.com), or a subdomain of it or of the sovereign-cloud names
     C(metadata.azure.us), C(metadata.azure.cn), C(metadata.microsoftazure.de); it chains to a trusted root; the
     nonce is the one sent; C(timeStamp.expiresOn) has not passed at O(valid_at); C(vmId) is the VM's own."
-  - The managed node needs nothing but Python; C(cryptography), C(asn1crypto) and (for O(aia_fetch))
-    C(requests) are needed on the controller only.
+  - A POSIX managed node needs nothing but Python, a Windows one nothing but Windows PowerShell 5.1 (the fetching
+    then runs on the controller, each request made on the host by M(imds.azure.win_imds_attempt));
+    C(cryptography), C(asn1crypto) and (for O(aia_fetch)) C(requests) are needed on the controller only.
   - Use the P(imds.azure.verify_attestation#filter) filter for documents that reach the controller another way.
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
+  - imds.azure.attributes
   - imds.azure.client
 attributes:
   check_mode:
     support: full
     details: Fetching and verifying change nothing.
-  diff_mode:
+  async:
     support: none
-  platform:
-    platforms: posix
 options:
   api_version:
     description:
@@ -175,13 +176,11 @@ notes:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsError
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
 from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     client_argument_spec,
     client_from_params,
-    fail_with,
+    run_module,
 )
 
 # Options the action plugin uses on the controller; the module accepts and ignores them.
@@ -201,21 +200,24 @@ def argument_spec():
     return spec
 
 
+def fetch(params, **context):
+    """The module result for validated ``params``: the attested document and the VM's own vmId; raises ImdsError.
+
+    ``context`` (transport, environ) is given when this runs on the controller for a Windows
+    host, through the action plugin. Verifying is the action plugin's job either way.
+    """
+    client = client_from_params(params, **context)
+    answer = client.attested_document(nonce=params["nonce"])
+    if not isinstance(answer.data, dict) or not isinstance(answer.data.get("signature"), str):
+        raise ImdsBadResponseError("The attested document from %s has no signature." % answer.url, url=answer.url)
+    vm_id = client.instance(["compute", "vmId"], text=True).text.strip() if params["check_vm_id"] else None
+    return dict(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
+                                                      signature=answer.data["signature"]),
+                vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version)
+
+
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
-    params = module.params
-    try:
-        client = client_from_params(params)
-        answer = client.attested_document(nonce=params["nonce"])
-        if not isinstance(answer.data, dict) or not isinstance(answer.data.get("signature"), str):
-            raise ImdsBadResponseError("The attested document from %s has no signature." % answer.url, url=answer.url)
-        vm_id = client.instance(["compute", "vmId"], text=True).text.strip() if params["check_vm_id"] else None
-    except ImdsError as exc:
-        fail_with(module, exc)
-        return
-    module.exit_json(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
-                                                           signature=answer.data["signature"]),
-                     vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version)
+    run_module(argument_spec(), fetch)
 
 
 if __name__ == "__main__":

@@ -19,17 +19,21 @@ description:
   - Retries 404 (the identity may still be being assigned while the VM starts), 408, 429 and 5xx with
     exponential waits, and 410 for up to 70 seconds, as IMDS documents; 400, 401 and 403 are never retried.
   - Error messages name the path and the status, never what IMDS answered.
+  - On Windows hosts the token request is made by M(imds.azure.win_imds_attempt), whose raw answer holds the
+    token; those runs are treated as C(no_log) by the connection (ansible.builtin.winrm prints raw command
+    output at C(-vvvvv) otherwise).
 extends_documentation_fragment:
   - action_common_attributes
+  - action_common_attributes.flow
+  - imds.azure.attributes
   - imds.azure.client
 attributes:
   check_mode:
     support: full
     details: Getting a token changes nothing, so check mode gets one too (the next task may need it).
-  diff_mode:
+  async:
     support: none
-  platform:
-    platforms: posix
+    details: Refused, because an async job's result reaches the output through C(async_status), unhidden.
 options:
   resource:
     description:
@@ -135,13 +139,11 @@ api_version:
 
 import datetime
 
-from ansible.module_utils.basic import AnsibleModule
-
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsError
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
 from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     client_argument_spec,
     client_from_params,
-    fail_with,
+    run_module,
 )
 
 IDENTITY_API_VERSION = "2018-02-01"
@@ -176,24 +178,36 @@ def describe_token(token, url: str, api_version: str) -> dict:
     return result
 
 
-def main() -> None:
-    argument_spec = client_argument_spec(api_version_default=IDENTITY_API_VERSION)
-    argument_spec.update(
+# AnsibleModule's rules beyond the argument spec; the controller-side validation (Windows hosts) uses them too.
+ARGUMENT_RULES = dict(mutually_exclusive=[SELECTORS])
+
+
+def argument_spec() -> dict:
+    spec = client_argument_spec(api_version_default=IDENTITY_API_VERSION)
+    spec.update(
         resource=dict(type="str", required=True),
         client_id=dict(type="str"),
         object_id=dict(type="str"),
         msi_res_id=dict(type="str"),
     )
-    module = AnsibleModule(argument_spec=argument_spec, mutually_exclusive=[SELECTORS], supports_check_mode=True)
-    params = module.params
-    try:
-        client = client_from_params(params)
-        answer = client.identity_token(params["resource"], **dict((key, params[key]) for key in SELECTORS))
-        result = describe_token(answer.data, answer.url, answer.api_version)
-    except ImdsError as exc:
-        fail_with(module, exc)
-        return
-    module.exit_json(changed=False, **result)
+    return spec
+
+
+def get_token(params: dict, **context) -> dict:
+    """The module result for validated ``params``; raises ImdsError (whose messages never quote the answer).
+
+    ``context`` (transport, environ) is given when this runs on the controller for a Windows
+    host, through the action plugin.
+    """
+    client = client_from_params(params, **context)
+    answer = client.identity_token(params["resource"], **dict((key, params[key]) for key in SELECTORS))
+    result = describe_token(answer.data, answer.url, answer.api_version)
+    result["changed"] = False
+    return result
+
+
+def main() -> None:
+    run_module(argument_spec(), get_token, **ARGUMENT_RULES)
 
 
 if __name__ == "__main__":

@@ -23,6 +23,12 @@ attributes:
   check_mode:
     support: full
     details: The module only reads, so check mode returns the same data.
+  async:
+    support: partial
+    details:
+      - POSIX hosts only. On Windows each attempt is a module run of its own, so C(async) is refused.
+      - Refused for secret answers (identity tokens, user data), whose async job result would reach the output
+        through C(async_status), unhidden.
 options:
   path:
     description:

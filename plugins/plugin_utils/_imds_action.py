@@ -22,6 +22,7 @@ cost each Linux task tens of milliseconds.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import typing as t
 
@@ -34,6 +35,8 @@ CONTROLLER_SIDE = {
     "imds.azure.metadata_facts": ("metadata_facts", "gather"),
     "imds.azure.metadata_info": ("metadata_info", "read"),
     "imds.azure.scheduled_events": ("scheduled_events", "manage"),
+    "imds.azure.attestation_info": ("attestation_info", "fetch"),
+    "imds.azure.identity_token": ("identity_token", "get_token"),
 }
 
 # The modules whose logic changes what it does in check mode: it is given ``check_mode`` too.
@@ -49,11 +52,13 @@ def is_windows_host(connection) -> bool:
     return getattr(shell, "SHELL_FAMILY", "") in WINDOWS_SHELL_FAMILIES
 
 
-def run_imds_module(action: ActionBase, module_name: str, module_args: dict, task_vars: dict) -> dict:
+def run_imds_module(action: ActionBase, module_name: str, module_args: dict, task_vars: dict,
+                    secret: bool = False) -> dict:
     """The result of ``module_name`` with ``module_args`` on the host of ``action``'s task.
 
     ``module_name`` is one of ``CONTROLLER_SIDE``. Failures come back as failed results, as
-    from the module.
+    from the module. ``secret``: the answers hold a secret (identity tokens, user data), so on
+    Windows hosts the attempts that carry them run with ``no_log`` (see ``_attempts_hidden``).
     """
     if not is_windows_host(action._connection):  # pylint: disable=protected-access
         return action._execute_module(module_name=module_name, module_args=module_args,  # pylint: disable=protected-access
@@ -65,21 +70,40 @@ def run_imds_module(action: ActionBase, module_name: str, module_args: dict, tas
 
     file_name, logic_name = CONTROLLER_SIDE[module_name]
     module = importlib.import_module("ansible_collections.imds.azure.plugins.modules." + file_name)
-    params = _validated(module_name, module.argument_spec(), module_args)
+    params = _validated(module_name, module.argument_spec(), module_args, getattr(module, "ARGUMENT_RULES", {}))
     context = {"transport": host_transport(_attempt_runner(action, task_vars)), "environ": _task_environment(action)}
     if module_name in TAKES_CHECK_MODE:
         context["check_mode"] = bool(action._task.check_mode)  # pylint: disable=protected-access
+    with _attempts_hidden(action, secret):
+        try:
+            return getattr(module, logic_name)(params, **context)
+        except ImdsError as exc:
+            return failure_result(exc)
+
+
+@contextlib.contextmanager
+def _attempts_hidden(action: ActionBase, secret: bool) -> t.Iterator[None]:
+    """While the attempts of a secret answer run, the connection treats them as ``no_log``.
+
+    Each attempt's result holds the raw answer (base64): the token itself. Connections print a
+    module's raw output at high verbosity unless the play context says no_log (WinRM at -vvvvv);
+    the task's result is hidden by the action plugin afterwards, so only the attempts need this.
+    """
+    # The connection's own play context (the one it reads), which need not be the action's object.
+    play_context = action._connection._play_context  # pylint: disable=protected-access
+    before = play_context.no_log
+    play_context.no_log = before or secret
     try:
-        return getattr(module, logic_name)(params, **context)
-    except ImdsError as exc:
-        return failure_result(exc)
+        yield
+    finally:
+        play_context.no_log = before
 
 
-def _validated(module_name: str, spec: dict, module_args: dict) -> dict:
-    """Options checked against the module's own argument spec, as AnsibleModule would."""
+def _validated(module_name: str, spec: dict, module_args: dict, rules: dict) -> dict:
+    """Options checked against the module's own argument spec and rules, as AnsibleModule would."""
     from ansible.module_utils.common.arg_spec import ArgumentSpecValidator  # pylint: disable=import-outside-toplevel
 
-    outcome = ArgumentSpecValidator(spec).validate(dict(module_args))
+    outcome = ArgumentSpecValidator(spec, **rules).validate(dict(module_args))
     if outcome.error_messages:
         raise AnsibleActionFail("%s: %s" % (module_name, "; ".join(outcome.error_messages)))
     return outcome.validated_parameters
@@ -106,9 +130,16 @@ class ImdsModuleAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 
+    def answers_are_secret(self, args: dict) -> bool:  # pylint: disable=unused-argument
+        """Whether the module's answers with these options hold a secret (then hidden on the way, too)."""
+        return False
+
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # no longer has any effect
+        if self._task.async_val and self.answers_are_secret(self._task.args):
+            raise AnsibleActionFail("%s does not support async for a secret answer: the job's result would reach the "
+                                    "output through async_status, unhidden. Leave out async/poll." % self.MODULE_NAME)
         if not is_windows_host(self._connection):
             # Exactly what ansible.builtin.normal does: POSIX hosts pay nothing for the Windows path.
             wrap_async = self._task.async_val and not self._connection.has_native_async
@@ -120,6 +151,7 @@ class ImdsModuleAction(ActionBase):
         if self._task.async_val:
             raise AnsibleActionFail("%s does not support async on Windows hosts: each attempt is a module run of "
                                     "its own. Leave out async/poll." % self.MODULE_NAME)
-        result.update(run_imds_module(self, self.MODULE_NAME, self._task.args, task_vars or {}))
+        result.update(run_imds_module(self, self.MODULE_NAME, self._task.args, task_vars or {},
+                                      secret=self.answers_are_secret(self._task.args)))
         self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
         return result

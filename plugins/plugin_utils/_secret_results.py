@@ -17,7 +17,6 @@ tree callbacks) sees it, while ``register`` still receives the real values.
 from __future__ import annotations
 
 from ansible.module_utils.parsing.convert_bool import boolean
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
     SECRET_NONE,
@@ -56,18 +55,3 @@ def metadata_info_is_secret(args: dict) -> bool:
     if rule.contains_user_data and boolean(args.get("include_user_data", False), strict=False):
         return True
     return rule.secret != SECRET_NONE
-
-
-class SecretHidingAction(ActionBase):
-    """Run ``MODULE`` on the host as usual, then hide its result when ``is_secret`` says so."""
-
-    MODULE = ""
-
-    def is_secret(self, args: dict) -> bool:
-        raise NotImplementedError
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        del tmp  # no longer has any effect
-        result.update(self._execute_module(module_name=self.MODULE, module_args=self._task.args, task_vars=task_vars))
-        return hide_if_secret(result, self.is_secret(self._task.args))

@@ -13,6 +13,7 @@ import json
 import pytest
 from emulator.identities import Identities
 from helpers.ansible_runner import module_play, run_playbook
+from helpers.token_leaks import TOKEN_TASKS, captured
 
 USER_IDENTITY = {"client_id": "11111111-2222-3333-4444-555555555555", "object_id": "aaaaaaaa-0000-0000-0000-000000000001",
                  "msi_res_id": "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
@@ -34,44 +35,12 @@ def token_task(options: str = "", register: str = "vault_token", extra: str = ""
     return "\n".join(lines) + "\n"
 
 
-def captured(tmp_path, run) -> str:
-    """Everything Ansible wrote where a user or a log collector could read it."""
-    log = tmp_path / "ansible.log"
-    results = tmp_path / "results.jsonl"
-    return "\n".join([run.stdout, run.stderr, log.read_text() if log.exists() else "",
-                      results.read_text() if results.exists() else ""])
-
-
 def run_verbose(tmp_path, emulator, playbook: str):
-    env = {"AZURE_IMDS_ENDPOINT": emulator.url, "ANSIBLE_LOG_PATH": str(tmp_path / "ansible.log"),
-           "EMULATOR": emulator.url}
-    return run_playbook(tmp_path, playbook, env=env, args=["-vvvv"])
+    env = {"AZURE_IMDS_ENDPOINT": emulator.url, "ANSIBLE_LOG_PATH": str(tmp_path / "ansible.log")}
+    return run_playbook(tmp_path, playbook, env=env, args=["-vvvv", "-e", "imds_endpoint=%s" % emulator.url])
 
 
-TOKEN_PLAYBOOK = play(token_task(), """    - name: raw token path
-      imds.azure.metadata_info:
-        path: identity/oauth2/token
-        query:
-          resource: https://management.azure.com/
-      register: raw_token
-
-    - name: use it
-      ansible.builtin.uri:
-        url: "{{ lookup('env', 'EMULATOR') }}/metadata/identity/info?api-version=2018-02-01"
-        headers:
-          Metadata: "true"
-          Authorization: "{{ vault_token.token_type }} {{ vault_token.access_token }}"
-      no_log: true
-
-    - name: shape
-      ansible.builtin.assert:
-        that:
-          - vault_token.access_token.split('.') | length == 3
-          - vault_token.expires_in == 3599
-          - vault_token.resource == 'https://vault.azure.net'
-          - raw_token.data.access_token | length > 20
-        quiet: true
-""")
+TOKEN_PLAYBOOK = play(TOKEN_TASKS)
 
 
 def test_tokens_never_shown_yet_usable(tmp_path, make_emulator):
@@ -162,3 +131,31 @@ def test_error_from_a_token_path_quotes_nothing(tmp_path, make_emulator):
     result = run.task("token")["result"]
     assert run.task("token")["status"] == "failed" and "/metadata/identity/oauth2/token" in result["msg"]
     assert "examplevmname" not in result["msg"] and "not quoted" in result["msg"]
+
+
+def test_async_is_refused_for_secret_answers(tmp_path, make_emulator):
+    """An async job's result reaches callbacks through async_status, which no action plugin can hide."""
+    emulator = make_emulator(rate_limit=None)
+    playbook = play(token_task(extra="async: 30\npoll: 1\nignore_errors: true"), """    - name: raw token path
+      imds.azure.metadata_info:
+        path: identity/oauth2/token
+        query:
+          resource: https://management.azure.com/
+      async: 30
+      poll: 1
+      ignore_errors: true
+
+    - name: not secret
+      imds.azure.metadata_info:
+        path: instance/compute/vmId
+        format: text
+      async: 30
+      poll: 1
+""")
+    run = run_playbook(tmp_path, playbook, env={"AZURE_IMDS_ENDPOINT": emulator.url})
+    assert run.rc == 0, run.output
+    for name in ("token", "raw token path"):
+        task = run.task(name)
+        assert task["status"] == "failed" and "does not support async for a secret answer" in task["result"]["msg"]
+    assert not emulator.identities.issued_tokens and not emulator.requests_to("/metadata/identity")
+    assert run.task("not secret")["status"] == "ok"  # async itself still works for what is not secret

@@ -1,0 +1,42 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""TEST DOUBLE: the local connection, printing each command's output as ansible.builtin.winrm does.
+
+ansible-core's winrm connection prints every command's raw stdout and stderr at -vvvvv
+(``WINRM RESULT <Response code ..., out ..., err ...>``) unless the play context says no_log.
+A module's raw output is its whole result, so a host-side attempt that carries a secret answer
+must run with no_log. This connection does exactly that printing, with the same no_log rule,
+so the tests can show what a WinRM user at -vvvvv would see.
+"""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: winrm_logging
+short_description: TEST DOUBLE - local connection that prints command output like winrm at -vvvvv
+description:
+  - Runs commands locally like ansible.builtin.local.
+  - Prints each command's stdout and stderr at verbosity 5, censored when the play context has no_log, as
+    ansible.builtin.winrm does.
+  - Only for the imds.azure tests, which have no Windows machine.
+"""
+
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.connection.local import Connection as LocalConnection
+from ansible.utils.display import Display
+
+display = Display()
+
+
+class Connection(LocalConnection):
+    transport = "imds_test.windows_double.winrm_logging"
+
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        rc, stdout, stderr = super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
+        log_stdout, log_stderr = to_text(stdout), to_text(stderr)
+        if self._play_context.no_log:
+            log_stdout = log_stderr = "<censored due to no log>"
+        display.vvvvv("WINRM RESULT <Response code %d, out %r, err %r>" % (rc, log_stdout, log_stderr))
+        return rc, stdout, stderr
