@@ -13,7 +13,8 @@ version_added: 0.2.0
 description:
   - Connects to O(address) and O(port) over TCP, sends the bytes of O(request), and returns everything the
     server sends until it closes the connection, base64 encoded, in RV(response).
-  - This is the Windows half of M(imds.azure.metadata_facts) and M(imds.azure.metadata_info). Their action
+  - This is the Windows half of M(imds.azure.metadata_facts), M(imds.azure.metadata_info),
+    M(imds.azure.scheduled_events), M(imds.azure.attestation_info) and M(imds.azure.identity_token). Their action
     plugins build each request and read each answer on the controller, with the same Python client as on
     Linux (retries, api-version negotiation, pacing, decoding, error texts); this module only carries one
     attempt. You do not need to call it yourself.
@@ -66,9 +67,15 @@ attributes:
     platforms: windows
 notes:
   - Written for Windows PowerShell 5.1 (Windows Server 2016 to 2025) and .NET Framework 4.5 or later.
+  - RV(response) holds the raw answer, secrets included (identity tokens, user data). For such answers the
+    actions run this module with the connection set to C(no_log), so that no connection prints its output
+    (ansible.builtin.winrm does at C(-vvvvv)); called by hand, it shows them.
 seealso:
   - module: imds.azure.metadata_facts
   - module: imds.azure.metadata_info
+  - module: imds.azure.scheduled_events
+  - module: imds.azure.attestation_info
+  - module: imds.azure.identity_token
 author:
   - imds.azure contributors (@imds-azure)
 """

@@ -83,14 +83,47 @@ def test_the_capture_catches_an_attempt_that_shows_a_token(tmp_path, windows_col
 
 
 def test_secret_attempts_hidden_other_attempts_printed(tmp_path, windows_collections, make_emulator):
-    """Control: only the attempts of secret answers are hidden; metadata_facts' attempts print as usual."""
+    """Control: only the attempts of secret answers are hidden, and no_log ends with them: metadata_facts'
+    attempt after a token task prints as usual, so does user data's raw answer not when it is left out."""
     emulator = make_emulator(rate_limit=None)
-    run = run_verbose(tmp_path, windows_collections, {"win1": emulator},
-                      "    - name: facts\n      imds.azure.metadata_facts:\n")
+    tasks = """    - name: token
+      imds.azure.identity_token:
+        resource: https://vault.azure.net
+    - name: facts
+      imds.azure.metadata_facts:
+"""
+    run = run_verbose(tmp_path, windows_collections, {"win1": emulator}, tasks)
     assert run.rc == 0, run.output
     text = captured(tmp_path, run)
-    assert "<censored due to no log>" not in text
-    assert leaked("examplevmname", text)  # the compute name, inside the printed attempt's base64 answer
+    assert "<censored due to no log>" in text  # the token's attempt
+    assert leaked("examplevmname", text)  # the compute name, inside the printed facts attempt's base64 answer
+    [token] = emulator.identities.issued_tokens
+    assert not leaked(token, text)
+
+
+def test_user_data_on_windows_hidden(tmp_path, windows_collections, make_emulator):
+    """metadata_info's other secret, user data: hidden result, hidden attempt, still registered."""
+    profile = json.loads(json.dumps(make_emulator().profile))
+    secret = base64.b64encode(b"join-token 4f9a2c71d3e8b605").decode()
+    profile["compute"]["userData"] = secret
+    emulator = make_emulator(profile=profile, rate_limit=None)
+    tasks = """    - name: user data
+      imds.azure.metadata_info:
+        path: instance/compute/userData
+        format: text
+        include_user_data: true
+      register: user_data
+    - name: registered
+      ansible.builtin.assert:
+        that: (user_data.text | b64decode).startswith('join-token ')
+        quiet: true
+"""
+    run = run_verbose(tmp_path, windows_collections, {"win1": emulator}, tasks)
+    assert run.rc == 0, run.output
+    text = captured(tmp_path, run)
+    assert "<censored due to no log>" in text and "censored" in json.dumps(run.task("user data", "win1")["result"])
+    assert not leaked(secret, text)
+    assert emulator.requests[-1].headers.get("connection") == "close"
 
 
 MARKER = "MARKERq7Zx2SECRETw9Kp4TOKENv3Lm8"
