@@ -95,6 +95,9 @@ seealso:
   - name: Azure Metadata Service Scheduled Events for Linux VMs
     description: Microsoft's documentation of scheduled events.
     link: https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events
+  - name: Azure Metadata Service Scheduled Events for Windows VMs
+    description: The same for Windows VMs.
+    link: https://learn.microsoft.com/azure/virtual-machines/windows/scheduled-events
 author:
   - imds.azure contributors (@imds-azure)
 """

@@ -1,0 +1,93 @@
+"""run_imds_module on a Windows host: what it hands the module logic and what it does around the attempts.
+
+The end-to-end behaviour is in tests/functional/test_windows_*.py; here the plumbing is pinned down with a
+fake action whose host "runs" win_imds_attempt by answering from a script: options validated with the
+module's own rules before any attempt, check mode reaching the logic that needs it, and the connection's
+no_log set for the attempts of secret answers only, and restored whatever happens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import types
+
+import pytest
+from ansible.errors import AnsibleActionFail
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import run_imds_module
+from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import ATTEMPT_MODULE
+
+EVENT_ID = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"
+EVENTS = {"DocumentIncarnation": 2, "Events": [{
+    "EventId": EVENT_ID, "EventStatus": "Scheduled", "EventType": "Reboot", "ResourceType": "VirtualMachine",
+    "Resources": ["vm0"], "NotBefore": "Mon, 19 Sep 2016 18:29:47 GMT", "Description": "d",
+    "EventSource": "Platform", "DurationInSeconds": -1}]}
+TOKEN = {"access_token": "e30.e30.sig", "expires_in": "3599", "expires_on": "1506484173", "resource": "r",
+         "token_type": "Bearer"}
+
+
+def http_answer(status: int, body: bytes) -> dict:
+    raw = b"HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (status, len(body), body)
+    return {"changed": False, "response": base64.b64encode(raw).decode(), "received": len(raw), "complete": True,
+            "limit_reached": False, "error": None, "elapsed": 0.01}
+
+
+class FakeWindowsAction:
+    """What run_imds_module uses of an action: its connection (PowerShell family), task and module runs."""
+
+    def __init__(self, answers: list, check_mode: bool = False) -> None:
+        self.answers = list(answers)
+        self.sent = []  # (method line, no_log of the connection at the time)
+        self._connection = types.SimpleNamespace(_shell=types.SimpleNamespace(SHELL_FAMILY="powershell"),
+                                                 _play_context=types.SimpleNamespace(no_log=False))
+        self._task = types.SimpleNamespace(check_mode=check_mode)
+
+    def _compute_environment_string(self, environment: dict) -> None:
+        environment["AZURE_IMDS_ENDPOINT"] = "http://127.0.0.1:9"
+
+    def _execute_module(self, module_name: str, module_args: dict, task_vars: dict) -> dict:
+        assert module_name == ATTEMPT_MODULE and task_vars == {}
+        request_line = base64.b64decode(module_args["request"]).split(b"\r\n", 1)[0].decode()
+        self.sent.append((request_line, self._connection._play_context.no_log))
+        answer = self.answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+def test_module_rules_are_checked_before_any_attempt():
+    action = FakeWindowsAction([])
+    with pytest.raises(AnsibleActionFail, match="mutually exclusive"):
+        run_imds_module(action, "imds.azure.identity_token",
+                        {"resource": "r", "client_id": "a", "object_id": "b"}, {}, secret=True)
+    assert not action.sent
+
+
+@pytest.mark.parametrize("check_mode, methods", [(True, ["GET"]), (False, ["GET", "POST"])])
+def test_check_mode_reaches_the_scheduled_events_logic(check_mode, methods):
+    action = FakeWindowsAction([http_answer(200, json.dumps(EVENTS).encode()), http_answer(200, b"")],
+                               check_mode=check_mode)
+    result = run_imds_module(action, "imds.azure.scheduled_events", {"approve": True}, {})
+    assert result["approved"] == [EVENT_ID] and result["changed"] is True
+    assert [line.split()[0] for line, _no_log in action.sent] == methods
+
+
+def test_secret_attempts_run_no_log_and_it_is_restored():
+    action = FakeWindowsAction([http_answer(200, json.dumps(TOKEN).encode())])
+    result = run_imds_module(action, "imds.azure.identity_token", {"resource": "r"}, {}, secret=True)
+    assert result["access_token"] == TOKEN["access_token"]
+    assert [no_log for _line, no_log in action.sent] == [True]
+    assert action._connection._play_context.no_log is False
+
+
+def test_no_log_is_restored_when_an_attempt_blows_up():
+    action = FakeWindowsAction([RuntimeError("connection lost")])
+    with pytest.raises(RuntimeError):
+        run_imds_module(action, "imds.azure.identity_token", {"resource": "r"}, {}, secret=True)
+    assert action.sent[0][1] is True and action._connection._play_context.no_log is False
+
+
+def test_other_attempts_are_not_hidden():
+    action = FakeWindowsAction([http_answer(200, b'"vm0"')])
+    run_imds_module(action, "imds.azure.metadata_info", {"path": "instance/compute/name"}, {})
+    assert [no_log for _line, no_log in action.sent] == [False]
