@@ -14,6 +14,13 @@ import types
 
 import pytest
 from ansible.errors import AnsibleActionFail
+# run_imds_module imports the module files by name; import them here, at collection time, so that a collection
+# finder another unit test installs later (without this collection's metadata) never has to load them.
+from ansible_collections.imds.azure.plugins.modules import (  # noqa: F401  pylint: disable=unused-import
+    identity_token,
+    metadata_info,
+    scheduled_events,
+)
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import run_imds_module
 from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import ATTEMPT_MODULE
 
