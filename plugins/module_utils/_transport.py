@@ -450,9 +450,7 @@ class _DeadlineSocket:
         self._sock = sock
         self._deadline = deadline
 
-    def makefile(self, mode: str, *_args, **_kwargs) -> io.BufferedReader:
-        if mode != "rb":
-            raise ValueError("only binary reading is supported")
+    def makefile(self, _mode: str = "rb", *_args, **_kwargs) -> io.BufferedReader:
         return io.BufferedReader(_DeadlineStream(self._sock, self._deadline))
 
 

@@ -63,7 +63,7 @@ def fact_from_file_data(data) -> dict:
     """The fact in a JSON file: ``--tree`` output, a raw ``/metadata/instance`` document, or the fact itself."""
     if not isinstance(data, dict):
         raise FactRecordError("the file holds a JSON %s, not an object" % type(data).__name__)
-    if "ansible_facts" in data or "failed" in data:
+    if "ansible_facts" in data or "failed" in data or "unreachable" in data:
         if data.get("failed") or data.get("unreachable"):
             raise FactRecordError("it records a failed run: %s" % str(data.get("msg", "no message"))[:300])
         facts = data.get("ansible_facts")

@@ -10,6 +10,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import (
     GROUPING_KEYS,
     checked_fact,
     checked_record,
+    decoded_json,
     fact_from_cache_entry,
     fact_from_file_data,
     grouping_view,
@@ -113,3 +114,85 @@ def test_host_variables_survive_missing_and_odd_fields():
                                       ("ab\n", False), ("x" * 255, True), ("é", True)])
 def test_host_names(name, ok):
     assert valid_host_name(name) is ok
+
+
+# -- the messages users read, whole, and the shapes each branch takes ----------------------------
+
+@pytest.mark.parametrize("data, message", [
+    ([1], "the file holds a JSON list, not an object"),
+    ({"failed": True, "msg": "boom"}, "it records a failed run: boom"),
+    ({"failed": True}, "it records a failed run: no message"),
+    # What a host that could not be reached leaves behind (no "failed" key at all).
+    ({"unreachable": True, "changed": False, "msg": "ssh: connect to host vm1 port 22: timed out"},
+     "it records a failed run: ssh: connect to host vm1 port 22: timed out"),
+    ({"failed": False, "unreachable": True, "ansible_facts": {"azure_imds": {"network": {}}}},
+     "it records a failed run: no message"),
+    ({"failed": True, "msg": "x" * 400}, "it records a failed run: " + "x" * 300),
+    ({"ansible_facts": {"other": 1}}, "it has no ansible_facts.azure_imds"),
+    ({"ansible_facts": ["azure_imds"]}, "it has no ansible_facts.azure_imds"),
+    ({"hello": "world"}, "it is neither an /metadata/instance document nor metadata_facts output"),
+    ({"compute": [1]}, "'compute' is a JSON list, not an object"),
+])
+def test_file_refusals_say_exactly_why(data, message):
+    with pytest.raises(FactRecordError) as caught:
+        fact_from_file_data(data)
+    assert str(caught.value) == message
+
+
+def test_a_document_with_one_section_is_still_a_document():
+    assert fact_from_file_data({"network": {"interface": []}}) == {
+        "compute": {}, "network": {"interface": []}, "tags": {}, "api_version": None}
+    assert fact_from_file_data({"compute": {"tags": "Role:web"}}) == {
+        "compute": {"tags": "Role:web"}, "network": {}, "tags": {"Role": "web"}, "api_version": None}
+
+
+def test_only_a_whole_fact_is_taken_as_one():
+    """A fact has api_version AND tags; with only one of them the file is read as a raw document."""
+    fact = {"compute": {"tags": "Role:web"}, "network": {}, "tags": {"Role": "web"}, "api_version": "2021-02-01"}
+    assert fact_from_file_data(fact) is fact
+    without_tags = {"compute": {"tags": "Role:web"}, "network": {}, "api_version": "2021-02-01"}
+    assert fact_from_file_data(without_tags)["api_version"] is None
+    without_version = {"compute": {}, "network": {}, "tags": {"Forged": "1"}}
+    assert fact_from_file_data(without_version)["tags"] == {}  # rebuilt from compute, not taken
+
+
+@pytest.mark.parametrize("fact, message", [
+    ("text", "azure_imds is a JSON str, not an object"),
+    ({"compute": "x"}, "azure_imds.compute is a JSON str, not an object"),
+    ({"tags": {}}, "azure_imds has neither compute nor network"),
+])
+def test_fact_refusals_say_exactly_why(fact, message):
+    with pytest.raises(FactRecordError) as caught:
+        checked_fact(fact)
+    assert str(caught.value) == message
+
+
+def test_record_and_entry_refusals_say_exactly_why():
+    with pytest.raises(FactRecordError) as caught:
+        checked_record("-G", {"network": {}})
+    assert str(caught.value) == "'-G' is not a usable host name"
+    with pytest.raises(FactRecordError) as caught:
+        fact_from_cache_entry([1])
+    assert str(caught.value) == "the entry is a JSON list, not an object of facts"
+
+
+def test_tags_and_zone_reach_the_view_and_the_variables():
+    fact = checked_fact({"compute": {"zone": "2", "location": "westeurope", "platformFaultDomain": "1",
+                                     "platformUpdateDomain": "4", "tags": "Role:web;Env:prod"}, "network": {}})
+    assert grouping_view(fact)["tags"] == {"Role": "web", "Env": "prod"}
+    assert host_variables(fact, ["flat", "tags"]) == {
+        "azure_location": "westeurope", "azure_zone": "2", "azure_fault_domain": "1", "azure_update_domain": "4",
+        "azure_tags": {"Role": "web", "Env": "prod"}}
+    assert host_variables({"network": {}}, ["flat"])["azure_zone"] == ""
+
+
+@pytest.mark.parametrize("data, what, message", [
+    (b"\xff{}", "the file", "the file is not UTF-8 text (byte 0)"),
+    ("[" * 100000, "the entry", "the JSON is nested too deeply"),
+    ("{", "the entry", "the entry is not valid JSON (Expecting property name enclosed in double quotes: "
+                       "line 1 column 2 (char 1))"),
+])
+def test_decoding_refusals_say_exactly_why(data, what, message):
+    with pytest.raises(FactRecordError) as caught:
+        decoded_json(data, what)
+    assert str(caught.value) == message
