@@ -665,3 +665,33 @@ def test_the_transport_imports_no_http_client():
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
     assert completed.stdout.strip() == ""
+
+
+class _SilentStream(io.RawIOBase):
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        raise socket.timeout("timed out")
+
+
+class _SilentPeer:
+    def makefile(self, _mode):
+        return io.BufferedReader(_SilentStream())
+
+
+def test_errors_while_reading_name_the_url():
+    with pytest.raises(_errors.ImdsTimeoutError) as caught:
+        _transport.read_response(_SilentPeer(), "GET", URL, 64, 2.5)
+    assert caught.value.url == URL and "did not answer within 2.5 s" in str(caught.value)
+    with pytest.raises(_errors.ImdsBadResponseError) as caught:
+        read_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n")
+    assert caught.value.url == URL
+
+
+def test_a_bad_answer_to_a_sent_request_names_the_url(connections):
+    _calls, outcome = connections
+    outcome["socket"] = _FakeSocket(answer=b"SSH-2.0-OpenSSH_9.6\r\n")
+    with pytest.raises(_errors.ImdsBadResponseError) as caught:
+        _transport.send(ENDPOINT, "GET", "/metadata/x", {}, connect_timeout=1.0, read_timeout=3.0)
+    assert caught.value.url == SENT_URL
