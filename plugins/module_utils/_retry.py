@@ -22,7 +22,6 @@ wins over the computed wait.
 
 from typing import Optional
 
-import email.utils
 import random
 import re
 import time
@@ -68,6 +67,9 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
         # ASCII digits only: str.isdigit() also accepts "²", which float() then refuses.
         digits = value.lstrip("0") or "0"
         return RETRY_AFTER_LIMIT if len(digits) > 9 else min(float(digits), RETRY_AFTER_LIMIT)
+    # Imported here, not at the top: the email package costs every module run a few
+    # milliseconds, and IMDS sends Retry-After in seconds, when at all.
+    import email.utils  # pylint: disable=import-outside-toplevel
     try:
         when = email.utils.parsedate_to_datetime(value)
         if when is None:

@@ -468,6 +468,9 @@ class _V6Server(_Server):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # The head and the body go out in two writes; with Nagle's algorithm the body then waits for
+    # the client's (delayed) ACK of the head, adding milliseconds that IMDS does not.
+    disable_nagle_algorithm = True
     server_version = "IMDS-emulator/1.0"
     sys_version = ""
 

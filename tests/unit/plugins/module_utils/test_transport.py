@@ -660,7 +660,7 @@ def test_a_tab_in_a_header_value_is_kept():
 def test_the_transport_imports_no_http_client():
     """The reason this module parses HTTP itself: http.client and the email package cost each module run ~10 ms."""
     code = ("import sys; import ansible_collections.imds.azure.plugins.module_utils._module_adapter; "
-            "loaded = sorted(n for n in ('http.client', 'email.parser', 'ssl') if n in sys.modules); "
+            "loaded = sorted(n for n in ('http.client', 'email.parser', 'email.utils', 'ssl') if n in sys.modules); "
             "print(','.join(loaded))")
     completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
