@@ -476,22 +476,28 @@ class _CountingPeer:
         return io.BufferedReader(_Raw())
 
 
-class _FailingStream(io.RawIOBase):
-    def readable(self):
-        return True
+class _FailingPeer:
+    """A peer whose every read raises ``error`` (a broken socket, or one whose timeout expires)."""
 
-    def readinto(self, buffer):
-        raise OSError(5, "Input/output error")
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
 
-
-class _BrokenPeer:
     def makefile(self, _mode):
-        return io.BufferedReader(_FailingStream())
+        error = self.error
+
+        class _Raw(io.RawIOBase):
+            def readable(self):
+                return True
+
+            def readinto(self, buffer):
+                raise error
+
+        return io.BufferedReader(_Raw())
 
 
 def test_a_read_that_fails_is_a_talk_failure_naming_the_url():
     with pytest.raises(_errors.ImdsConnectionResetError) as caught:
-        _transport.read_response(_BrokenPeer(), "GET", URL, 64, 2.5)
+        _transport.read_response(_FailingPeer(OSError(5, "Input/output error")), "GET", URL, 64, 2.5)
     assert str(caught.value) == ("The connection to IMDS at %s failed while talking (OSError: [Errno 5] Input/output "
                                  "error)." % URL)
     assert caught.value.url == URL
@@ -667,22 +673,9 @@ def test_the_transport_imports_no_http_client():
     assert completed.stdout.strip() == ""
 
 
-class _SilentStream(io.RawIOBase):
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        raise socket.timeout("timed out")
-
-
-class _SilentPeer:
-    def makefile(self, _mode):
-        return io.BufferedReader(_SilentStream())
-
-
 def test_errors_while_reading_name_the_url():
     with pytest.raises(_errors.ImdsTimeoutError) as caught:
-        _transport.read_response(_SilentPeer(), "GET", URL, 64, 2.5)
+        _transport.read_response(_FailingPeer(socket.timeout("timed out")), "GET", URL, 64, 2.5)
     assert caught.value.url == URL and "did not answer within 2.5 s" in str(caught.value)
     with pytest.raises(_errors.ImdsBadResponseError) as caught:
         read_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n")
