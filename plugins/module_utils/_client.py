@@ -53,7 +53,9 @@ from ansible_collections.imds.azure.plugins.module_utils._retry import (
 
 ENDPOINT_ENV_VAR = "AZURE_IMDS_ENDPOINT"
 
-# IMDS allows about 5 requests per second per VM; the margin absorbs network jitter.
+# IMDS allows about 5 requests per second per VM. The wait is counted from the end of the previous
+# exchange, not from its start: IMDS saw that request before it answered, so five waits of 0.21 s
+# put more than a second between any six arrivals, however long each request was under way.
 MIN_REQUEST_INTERVAL = 0.21
 
 # Used with fullmatch: "$" would also match before a trailing newline.
@@ -136,7 +138,7 @@ class ImdsClient:
         self._sleep = sleep
         self._transport = transport
         self._jitter = jitter
-        self._last_sent_at = None  # type: float | None
+        self._last_exchange_ended_at = None  # type: float | None
         self.requests_sent = 0
 
     # -- categories -------------------------------------------------------------------
@@ -256,18 +258,18 @@ class ImdsClient:
         if body is not None:
             headers["Content-Type"] = "application/json"
         self.requests_sent += 1
-        return self._transport(self.endpoint, method, path_and_query, headers, body,
-                               connect_timeout=self.connect_timeout, read_timeout=self.timeout,
-                               max_body_bytes=self.max_body_bytes)
+        try:
+            return self._transport(self.endpoint, method, path_and_query, headers, body,
+                                   connect_timeout=self.connect_timeout, read_timeout=self.timeout,
+                                   max_body_bytes=self.max_body_bytes)
+        finally:
+            self._last_exchange_ended_at = self._clock()
 
     def _pace(self) -> None:
-        now = self._clock()
-        if self._last_sent_at is not None:
-            wait = self._last_sent_at + MIN_REQUEST_INTERVAL - now
+        if self._last_exchange_ended_at is not None:
+            wait = self._last_exchange_ended_at + MIN_REQUEST_INTERVAL - self._clock()
             if wait > 0:
                 self._sleep(wait)
-                now = self._clock()
-        self._last_sent_at = now
 
 
 def _check_seconds(option: str, value, zero_allowed: bool) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible_collections.imds.azure.plugins.module_utils import _client, _errors
+from ansible_collections.imds.azure.plugins.module_utils import _client, _errors, _transport
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path, resolve_endpoint
 from emulator.faults import Fault
 from helpers.ports import free_port
@@ -379,3 +379,20 @@ def test_non_utf8_and_deep_json_are_bad_responses(virtual):
         client().instance()
     emulator.respond = original
     assert json.dumps(client().instance().data)
+
+
+def test_pacing_counts_from_the_end_of_the_previous_exchange(clock):
+    """A slow exchange does not shorten the next wait: IMDS counts arrivals, and the previous request
+    arrived before its answer left."""
+    ended = []
+
+    def slow_transport(endpoint, method, path, headers, body, **_limits):
+        clock.sleep(0.15)  # the exchange itself takes 0.15 s of the virtual clock
+        ended.append(clock.now)
+        return _transport.HttpResponse(200, "OK", {"content-type": "text/plain"}, b"vm")
+
+    client = ImdsClient(endpoint="http://127.0.0.1:9", clock=clock, sleep=clock.sleep, transport=slow_transport)
+    client.instance(["compute", "name"], text=True)
+    client.instance(["compute", "name"], text=True)
+    assert clock.sleeps == [0.15, pytest.approx(_client.MIN_REQUEST_INTERVAL), 0.15]
+    assert ended[1] - ended[0] == pytest.approx(_client.MIN_REQUEST_INTERVAL + 0.15)
