@@ -8,7 +8,6 @@ module's logic on the controller, each attempt made on the host), then hide the 
 from __future__ import annotations
 
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import ImdsModuleAction
-from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import hide_if_secret
 
 
 class ActionModule(ImdsModuleAction):
@@ -18,6 +17,3 @@ class ActionModule(ImdsModuleAction):
 
     def answers_are_secret(self, args: dict) -> bool:
         return True
-
-    def run(self, tmp=None, task_vars=None):
-        return hide_if_secret(super().run(tmp, task_vars), secret=True)

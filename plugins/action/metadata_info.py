@@ -9,7 +9,7 @@ module's logic on the controller, with each HTTP attempt made on the host. Eithe
 from __future__ import annotations
 
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import ImdsModuleAction
-from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import hide_if_secret, metadata_info_is_secret
+from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import metadata_info_is_secret
 
 
 class ActionModule(ImdsModuleAction):
@@ -17,7 +17,3 @@ class ActionModule(ImdsModuleAction):
 
     def answers_are_secret(self, args: dict) -> bool:
         return metadata_info_is_secret(args)
-
-    def run(self, tmp=None, task_vars=None):
-        result = super().run(tmp, task_vars)
-        return hide_if_secret(result, self.answers_are_secret(self._task.args))

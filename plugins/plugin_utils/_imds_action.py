@@ -42,6 +42,25 @@ CONTROLLER_SIDE = {
 # The modules whose logic changes what it does in check mode: it is given ``check_mode`` too.
 TAKES_CHECK_MODE = frozenset({"imds.azure.scheduled_events"})
 
+NO_LOG_KEY = "_ansible_no_log"
+
+
+def hide_if_secret(result: dict, secret: bool) -> dict:
+    """Mark a successful result that holds a secret as no_log.
+
+    A module cannot do this itself: ansible-core drops ``_ansible_*`` keys from what a module
+    returns. An action plugin can: ``_ansible_no_log`` on its result is what the ``no_log``
+    keyword sets, so ansible-core censors the result before any callback (default output at any
+    verbosity, ``-vvvv`` invocation dumps, log_path, json and tree callbacks) sees it, while
+    ``register`` still receives the real values. Failures stay visible: their messages never
+    quote a secret (the client redacts answers of private paths), and a hidden error would leave
+    the user guessing.
+    """
+    if secret and not result.get("failed"):
+        result[NO_LOG_KEY] = True
+    return result
+
+
 # The shell families whose hosts run PowerShell modules (ansible-core's cmd shell is a PowerShell variant).
 WINDOWS_SHELL_FAMILIES = frozenset({"powershell", "cmd"})
 
@@ -131,13 +150,15 @@ class ImdsModuleAction(ActionBase):
     _supports_async = True
 
     def answers_are_secret(self, args: dict) -> bool:  # pylint: disable=unused-argument
-        """Whether the module's answers with these options hold a secret (then hidden on the way, too)."""
+        """Whether the module's answers with these options hold a secret: then the result is hidden from
+        every output (``hide_if_secret``), and on Windows hosts the attempts on the way too."""
         return False
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # no longer has any effect
-        if self._task.async_val and self.answers_are_secret(self._task.args):
+        secret = self.answers_are_secret(self._task.args)
+        if self._task.async_val and secret:
             raise AnsibleActionFail("%s does not support async for a secret answer: the job's result would reach the "
                                     "output through async_status, unhidden. Leave out async/poll." % self.MODULE_NAME)
         if not is_windows_host(self._connection):
@@ -147,11 +168,10 @@ class ImdsModuleAction(ActionBase):
                                                wrap_async=wrap_async))
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
-            return result
+            return hide_if_secret(result, secret)
         if self._task.async_val:
             raise AnsibleActionFail("%s does not support async on Windows hosts: each attempt is a module run of "
                                     "its own. Leave out async/poll." % self.MODULE_NAME)
-        result.update(run_imds_module(self, self.MODULE_NAME, self._task.args, task_vars or {},
-                                      secret=self.answers_are_secret(self._task.args)))
+        result.update(run_imds_module(self, self.MODULE_NAME, self._task.args, task_vars or {}, secret=secret))
         self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
-        return result
+        return hide_if_secret(result, secret)

@@ -5,13 +5,11 @@
 # STABILITY: this plugin_utils is private to imds.azure. Its names and signatures
 # may change in any release; do not import it from other collections.
 
-"""Hide secret IMDS answers from every output, yet keep them in the registered variable.
+"""Which answers of imds.azure.metadata_info hold a secret (identity tokens, user data).
 
-A module cannot do this itself: ansible-core drops ``_ansible_*`` keys from what a
-module returns. An action plugin can: ``_ansible_no_log`` on its result is what the
-``no_log`` keyword sets, so ansible-core censors the result before any callback
-(default output at any verbosity, ``-vvvv`` invocation dumps, log_path, json and
-tree callbacks) sees it, while ``register`` still receives the real values.
+The action plugin hides those from every output (``_imds_action.hide_if_secret``). This
+decision lives apart because it reads the path table and the client's path rules, which
+other action plugins need not import.
 """
 
 from __future__ import annotations
@@ -26,19 +24,6 @@ from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
 )
 from ansible_collections.imds.azure.plugins.module_utils._client import metadata_path
 from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsRequestError
-
-NO_LOG_KEY = "_ansible_no_log"
-
-
-def hide_if_secret(result: dict, secret: bool) -> dict:
-    """Mark a successful result that holds a secret as no_log.
-
-    Failures stay visible: their messages never quote a secret (the client redacts
-    answers of private paths), and a hidden error would leave the user guessing.
-    """
-    if secret and not result.get("failed"):
-        result[NO_LOG_KEY] = True
-    return result
 
 
 def metadata_info_is_secret(args: dict) -> bool:
