@@ -394,7 +394,7 @@ def _parse_json(text: str, content_type: str, url: str, private: bool = False):
         return loads_strict(text)
     except _NotJsonNumber as exc:
         raise ImdsBadResponseError("The answer from %s is not JSON: %s. Body starts: %s"
-                                   % (url, exc, excerpt(text, 120)), url=url, body=text)
+                                   % (url, exc, _quoted(text, private)), url=url, body=None if private else text)
     except ValueError as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not valid JSON (%s). Body starts: %s. If you asked for a single "

@@ -72,6 +72,8 @@ def test_client_takes_versions_and_404_retry_from_the_table(make_emulator, clock
     Fault(kind="malformed", path="/metadata/identity"),
     Fault(kind="html", path="/metadata/identity"),
     Fault(status=500, path="/metadata/identity"),
+    Fault(kind="raw", path="/metadata/identity", body=b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          b"Connection: close\r\n\r\n" b'{"access_token": "examplevmname-secret", "expires_in": NaN}'),
 ])
 def test_errors_from_identity_paths_quote_nothing(emulator, fault):
     emulator.add_fault(fault)
