@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mutation testing (mutmut 3.8) of the six pure-logic files against the unit tests, then the score
+# Mutation testing (mutmut 3.8) of the eight pure-logic files against the unit tests, then the score
 # per file (tools/mutation_score.py). Not part of `make test`: about 20 minutes on two cores.
 #
 # mutmut mutates a copy of the sources in ./mutants and runs the tests from there, so the run
@@ -11,7 +11,9 @@ work="$root/.cache/mutation"
 collections="$root/.cache/collections/ansible_collections"
 files=(
     plugins/module_utils/_transport.py
+    plugins/module_utils/_transport_errors.py
     plugins/module_utils/_client.py
+    plugins/module_utils/_answer_errors.py
     plugins/module_utils/_retry.py
     plugins/plugin_utils/_fact_records.py
     plugins/plugin_utils/_routes.py

@@ -26,32 +26,19 @@ from ansible_collections.imds.azure.plugins.module_utils import _transport
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
     DEFAULT_API_VERSION,
     DEFAULT_SCHEDULED_EVENTS_API_VERSION,
-    newest_known,
 )
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
-    ImdsAccessDeniedError,
-    ImdsApiVersionError,
-    ImdsBadRequestError,
     ImdsBadResponseError,
     ImdsError,
-    ImdsGoneError,
-    ImdsHttpError,
-    ImdsMethodNotAllowedError,
-    ImdsNotFoundError,
-    ImdsRedirectError,
     ImdsRequestError,
-    ImdsServerError,
-    ImdsThrottledError,
     excerpt,
 )
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for_path, version_for
-from ansible_collections.imds.azure.plugins.module_utils._retry import (
-    DEFAULT_MAX_RETRY_TIME,
-    RetryState,
-    parse_retry_after,
-)
 
 ENDPOINT_ENV_VAR = "AZURE_IMDS_ENDPOINT"
+
+# How long one request may keep retrying (``max_retry_time``): the 70 s IMDS documents for 410.
+DEFAULT_MAX_RETRY_TIME = 70.0
 
 # IMDS allows about 5 requests per second per VM. The wait is counted from the end of the previous
 # exchange, not from its start: IMDS saw that request before it answered, so five waits of 0.21 s
@@ -60,11 +47,6 @@ MIN_REQUEST_INTERVAL = 0.21
 
 # Used with fullmatch: "$" would also match before a trailing newline.
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9_.\-]+")
-# OAuth-style error codes ("invalid_request") cannot hold a token, so they may be quoted from private paths.
-_ERROR_CODE_RE = re.compile(r"^[A-Za-z_]{1,40}\Z")
-NOT_QUOTED = "(the answer is not quoted: this path can return secrets)"
-# Fixed texts that IMDS documents for the identity category; quoting them cannot leak anything.
-_DOCUMENTED_IDENTITY_ERRORS = frozenset({"Identity not found"})
 _NONCE_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 
 
@@ -219,7 +201,7 @@ class ImdsClient:
         retry_not_found = rule.retry_not_found if retry_not_found is None else retry_not_found
         version = self.api_version if api_version == "" else api_version
         extra = _check_params(params or {})
-        state = RetryState(self._clock(), self.max_retry_time, retry_not_found=retry_not_found, jitter=self._jitter)
+        retries = _Retries(self._clock(), self.max_retry_time, retry_not_found, self._jitter)
         version_retried = False
         attempts = 0
         while True:
@@ -231,26 +213,27 @@ class ImdsClient:
                 response = self._send(method, path_and_query, body)
             except ImdsError as exc:
                 exc.attempts = attempts
-                decision = state.decide(self._clock(), retryable_error=exc.retryable)
+                decision = retries.state().decide(self._clock(), retryable_error=exc.retryable)
                 if not decision.retry:
                     raise
                 self._sleep(decision.delay)
                 continue
             if 200 <= response.status < 300:
                 return _decode_success(response, url, version, expect, attempts, rule.private)
+            answer_errors = _answer_errors()
             if 300 <= response.status < 400:
-                raise _redirect_error(response, url, attempts)
+                raise answer_errors.redirect_error(response, url, attempts)
             if not version_retried and response.status == 400:
-                replacement = _version_fallback(response, version, known_versions)
+                replacement = answer_errors.version_fallback(response, version, known_versions)
                 if replacement:
                     version, version_retried = replacement, True
                     continue
-            decision = state.decide(self._clock(), status=response.status,
-                                    retry_after=parse_retry_after(response.headers.get("retry-after")))
+            decision = retries.state().decide(self._clock(), status=response.status,
+                                              retry_after=retries.retry_after(response.headers.get("retry-after")))
             if decision.retry:
                 self._sleep(decision.delay)
                 continue
-            raise _http_error(response, url, version, attempts, decision.give_up_reason, rule.private)
+            raise answer_errors.http_error(response, url, version, attempts, decision.give_up_reason, rule.private)
 
     def _send(self, method: str, path_and_query: str, body: Optional[bytes]) -> _transport.HttpResponse:
         self._pace()
@@ -293,19 +276,19 @@ def _check_params(params: dict) -> list:
     return pairs
 
 
-class _NotJsonNumber(ValueError):
+class NotJsonNumber(ValueError):
     """NaN, Infinity, -Infinity or a number too large for a float: Python's json accepts them, JSON does not."""
 
 
 def _refuse_constant(name: str):
-    raise _NotJsonNumber("%s is not JSON; IMDS never sends it" % name)
+    raise NotJsonNumber("%s is not JSON; IMDS never sends it" % name)
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):
-        raise _NotJsonNumber("the number %s is too large for a float (it would become Infinity), which is not JSON; "
-                             "IMDS never sends it" % excerpt(text, 40))
+        raise NotJsonNumber("the number %s is too large for a float (it would become Infinity), which is not JSON; "
+                            "IMDS never sends it" % excerpt(text, 40))
     return value
 
 
@@ -314,42 +297,38 @@ def loads_strict(text: str):
     return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
-def _error_body(response: _transport.HttpResponse) -> dict:
-    """The JSON error object IMDS sends with a failure, or {} if the body is not one."""
-    try:
-        data = loads_strict(response.body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
+class _Retries:
+    """The retry policy of one request, loaded at its first failure.
+
+    ``_retry`` (and ``_answer_errors``) are imported only when an attempt fails: most
+    module runs send one request that succeeds, and should not compile the code
+    for every way it could have failed.
+    """
+
+    def __init__(self, started_at: float, max_retry_time: float, retry_not_found: bool, jitter) -> None:
+        self._arguments = (started_at, max_retry_time, retry_not_found, jitter)
+        self._state = None
+
+    def state(self):
+        if self._state is None:
+            started_at, max_retry_time, retry_not_found, jitter = self._arguments
+            self._state = _retry().RetryState(started_at, max_retry_time, retry_not_found=retry_not_found,
+                                              jitter=jitter)
+        return self._state
+
+    @staticmethod
+    def retry_after(header: Optional[str]) -> Optional[float]:
+        return _retry().parse_retry_after(header)
 
 
-def _error_text(response: _transport.HttpResponse, private: bool = False) -> str:
-    """What the error body says, in a few words; from a private path only its error code."""
-    data = _error_body(response)
-    if private:
-        code, description = data.get("error"), data.get("error_description")
-        if description in _DOCUMENTED_IDENTITY_ERRORS:
-            return "%s: %s" % (code if isinstance(code, str) and _ERROR_CODE_RE.match(code) else "error", description)
-        if isinstance(code, str) and _ERROR_CODE_RE.match(code):
-            return "error code %s; %s" % (code, NOT_QUOTED)
-        return NOT_QUOTED
-    for key in ("error_description", "error", "message"):
-        if isinstance(data.get(key), str) and data[key]:
-            return excerpt(data[key])
-    return excerpt(response.body) or excerpt(response.reason) or "no details"
+def _retry():
+    from ansible_collections.imds.azure.plugins.module_utils import _retry as retry_policy
+    return retry_policy
 
 
-def _quoted(text: str, private: bool, limit: int = 120) -> str:
-    return NOT_QUOTED if private else excerpt(text, limit)
-
-
-def _version_fallback(response: _transport.HttpResponse, version: Optional[str], known: tuple) -> Optional[str]:
-    """The version to retry with after a 400 that lists ``newest-versions``, if one is usable."""
-    offered = _error_body(response).get("newest-versions")
-    if not isinstance(offered, list):
-        return None
-    replacement = newest_known(offered, known)
-    return replacement if replacement and replacement != version else None
+def _answer_errors():
+    from ansible_collections.imds.azure.plugins.module_utils import _answer_errors as answer_errors
+    return answer_errors
 
 
 def _decode_success(response: _transport.HttpResponse, url: str, version: Optional[str], expect: str,
@@ -373,114 +352,16 @@ def _decode_text(response: _transport.HttpResponse, url: str, private: bool = Fa
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ImdsBadResponseError(
-            "The answer from %s is not UTF-8 text (byte %d). IMDS always sends UTF-8; "
-            "something else answered." % (url, exc.start), url=url, status=response.status,
-            body=None if private else response.body)
+        raise _answer_errors().not_utf8_error(response, url, exc.start, private)
 
 
 def _parse_json(text: str, content_type: str, url: str, private: bool = False):
     stripped = text.lstrip()
     if content_type in ("text/html", "application/xhtml+xml") or stripped[:1] == "<":
-        raise ImdsBadResponseError(
-            "Expected JSON from %s but got HTML (%s). A proxy, captive portal or another web server "
-            "answered instead of IMDS; IMDS must be reached directly, without a proxy. Body starts: %s"
-            % (url, excerpt(content_type, 60) or "no content type", _quoted(text, private)), url=url,
-            body=None if private else text)
+        raise _answer_errors().html_error(text, content_type, url, private)
     if not stripped:
-        raise ImdsBadResponseError("IMDS at %s sent an empty body where JSON was expected. Retry later; "
-                                   "if it persists, something other than IMDS answers." % url, url=url)
+        raise _answer_errors().empty_json_error(url)
     try:
         return loads_strict(text)
-    except _NotJsonNumber as exc:
-        raise ImdsBadResponseError("The answer from %s is not JSON: %s. Body starts: %s"
-                                   % (url, exc, _quoted(text, private)), url=url, body=None if private else text)
-    except ValueError as exc:
-        raise ImdsBadResponseError(
-            "The answer from %s is not valid JSON (%s). Body starts: %s. If you asked for a single "
-            "value, use format=text." % (url, _json_problem(exc, private), _quoted(text, private)), url=url,
-            body=None if private else text)
-    except RecursionError:
-        raise ImdsBadResponseError("The JSON from %s is nested too deeply to be an IMDS document." % url,
-                                   url=url)
-
-
-def _json_problem(exc: ValueError, private: bool) -> str:
-    """Where the JSON broke; the decoder's message can quote the text, so private paths get the position only."""
-    if private:
-        return "at character %s" % getattr(exc, "pos", "?")
-    return str(exc)
-
-
-def _redirect_error(response: _transport.HttpResponse, url: str, attempts: int) -> ImdsRedirectError:
-    location = excerpt(response.headers.get("location", "(no Location header)"), 120)
-    return ImdsRedirectError(
-        "%s answered %d with a redirect to %s. IMDS never redirects, so something else (often a "
-        "transparent proxy) intercepted the request; the redirect was not followed. Make sure "
-        "169.254.169.254 is reached directly." % (url, response.status, location),
-        url=url, status=response.status, body=response.body, attempts=attempts)
-
-
-def _http_error(response: _transport.HttpResponse, url: str, version: Optional[str], attempts: int,
-                give_up_reason: str, private: bool = False) -> ImdsHttpError:
-    status = response.status
-    detail = _error_text(response, private)
-    common = dict(url=url, status=status, body=None if private else response.body, attempts=attempts)
-    if status == 400:
-        return _bad_request_error(response, url, version, detail, common)
-    if status == 404 and "version" in detail.lower():
-        # A 2019 IMDS answered an unknown api-version with 404 "Invalid version requested".
-        return ImdsApiVersionError(
-            "IMDS does not know api-version %s (404: %s). Set api_version to a version this VM's IMDS "
-            "supports; GET /metadata/versions lists them." % (version, detail), **common)
-    known = {
-        401: (ImdsAccessDeniedError, "IMDS refused access (401: %s)."),
-        403: (ImdsAccessDeniedError, "IMDS refused access (403: %s). For identity tokens, check that "
-                                     "the VM has this managed identity and it may access the resource."),
-        404: (ImdsNotFoundError, "IMDS has nothing at this path (404: %s). Check the path and any "
-                                 "route parameters; for identity, check that a managed identity is assigned."),
-        405: (ImdsMethodNotAllowedError, "IMDS does not allow this HTTP method here (405: %s). Only "
-                                         "scheduled events accept POST; everything else is GET."),
-        410: (ImdsGoneError, "IMDS answered 410 Gone (%s): the metadata service is restarting or moving. "
-                             "Retry in a minute; if it persists, open an Azure support case."),
-        429: (ImdsThrottledError, "IMDS kept rate-limiting this VM (429: %s). IMDS allows about 5 requests "
-                                  "per second per VM; other processes on the VM may be polling it."),
-    }
-    if status in known:
-        error_class, template = known[status]
-        message = template % detail
-    elif status == 408 or 500 <= status <= 599:
-        error_class = ImdsServerError
-        message = "IMDS failed with %d (%s). Retry later; if it persists, open an Azure support case." % (
-            status, detail)
-    else:
-        error_class = ImdsHttpError
-        message = "IMDS answered with unexpected status %d (%s)." % (status, detail)
-    if give_up_reason and give_up_reason != "this error is not retried":
-        message += " Stopped retrying: %s." % give_up_reason
-    return error_class("%s URL: %s" % (message, url), **common)
-
-
-def _bad_request_error(response: _transport.HttpResponse, url: str, version: Optional[str], detail: str,
-                       common: dict) -> ImdsBadRequestError:
-    offered = _error_body(response).get("newest-versions")
-    lowered = detail.lower()
-    if isinstance(offered, list) or "api-version" in lowered:
-        versions = [v for v in offered if isinstance(v, str)] if isinstance(offered, list) else []
-        return ImdsApiVersionError(
-            "IMDS refused api-version %s (400: %s). It offers: %s. Set the api_version option to one "
-            "of those (GET /metadata/versions lists all). URL: %s"
-            % (version, detail, ", ".join(versions) or "no versions", url), newest_versions=versions, **common)
-    if "x-forwarded-for" in lowered:
-        hint = "A proxy added X-Forwarded-For: the request went through a proxy. Bypass every proxy for 169.254.169.254."
-    elif "metadata" in lowered and "header" in lowered:
-        hint = "The Metadata: true header did not arrive; something between this host and IMDS removed it."
-    elif "identity not found" in lowered:
-        hint = ("The VM has no managed identity matching the request: check client_id, object_id or msi_res_id "
-                "against the identities assigned to the VM (or assign one).")
-    elif "format" in lowered or "leaf" in lowered:
-        hint = "This path is a single value (a leaf): request it with format=text."
-    else:
-        hint = "Fix the request (path, query parameters); retrying it unchanged will fail again."
-    return ImdsBadRequestError("IMDS rejected the request as invalid (400: %s). %s URL: %s" % (detail, hint, url),
-                               **common)
+    except (ValueError, RecursionError) as exc:
+        raise _answer_errors().not_json_error(text, url, exc, private)

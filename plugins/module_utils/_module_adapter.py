@@ -12,9 +12,8 @@ from typing import Optional
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_API_VERSION
-from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
+from ansible_collections.imds.azure.plugins.module_utils._client import DEFAULT_MAX_RETRY_TIME, ImdsClient
 from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
-from ansible_collections.imds.azure.plugins.module_utils._retry import DEFAULT_MAX_RETRY_TIME
 from ansible_collections.imds.azure.plugins.module_utils._transport import DEFAULT_READ_TIMEOUT
 
 

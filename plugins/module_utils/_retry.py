@@ -42,8 +42,6 @@ THROTTLED_STATUS = 429
 # The first 429 ceiling: a refused caller has at least 5 others beside it.
 THROTTLED_BACKOFF_INITIAL = 4.0
 
-DEFAULT_MAX_RETRY_TIME = 70.0
-
 # A Retry-After beyond this is beyond every retry budget; clamping keeps huge numbers finite.
 RETRY_AFTER_LIMIT = 86400.0
 _DELAY_SECONDS_RE = re.compile(r"[0-9]+")

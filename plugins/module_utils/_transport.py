@@ -29,7 +29,6 @@ hold a task for as long as it liked.
 
 from typing import Optional
 
-import errno
 import io
 import ipaddress
 import re
@@ -39,12 +38,7 @@ from urllib.parse import urlsplit
 
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsBadResponseError,
-    ImdsConnectionResetError,
     ImdsRequestError,
-    ImdsResponseTooLargeError,
-    ImdsTimeoutError,
-    ImdsUnreachableError,
-    ROUTE_HINT,
     excerpt,
 )
 
@@ -56,7 +50,6 @@ READ_CHUNK_BYTES = 64 * 1024
 # A reason phrase is a few words ("Too Many Requests"); more is shortened, never shown raw.
 REASON_LIMIT = 80
 
-_NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
 _PORT_RE = re.compile(r"[0-9]{1,5}")
 _HOST_NAME_RE = re.compile(r"[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?")
 # Content-Length in ASCII digits only: str.isdigit() also takes "²", which int() refuses.
@@ -159,9 +152,10 @@ def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Option
             _limit_to_deadline(sock, deadline)
             sock.sendall(request)
         except socket.timeout:
-            raise read_timeout_error(url, read_timeout)
+            raise _failure_words().read_timeout_error(url, read_timeout)
         except OSError as exc:
-            raise talk_failed_error(url, _describe(exc))
+            words = _failure_words()
+            raise words.talk_failed_error(url, words.describe(exc))
         return read_response(_DeadlineSocket(sock, deadline), method, url, max_body_bytes, read_timeout)
     finally:
         sock.close()
@@ -180,17 +174,19 @@ def read_response(source, method: str, url: str, max_body_bytes: int = MAX_BODY_
         status, reason, headers = _read_head(stream)
         payload = _read_body(stream, method, status, headers, url, max_body_bytes)
     except socket.timeout:
-        raise read_timeout_error(url, time_limit)
-    except (_Truncated, ConnectionError) as exc:
-        raise ImdsConnectionResetError(
-            "The connection to IMDS at %s was closed before a complete answer arrived (%s)."
-            % (url, _describe(exc)), url=url)
+        raise _failure_words().read_timeout_error(url, time_limit)
+    except _Truncated as exc:
+        raise _failure_words().cut_short_error(url, excerpt(str(exc)))
+    except ConnectionError as exc:
+        words = _failure_words()
+        raise words.cut_short_error(url, words.describe(exc))
     except _NotHttp as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
-            "listening on this address." % (url, _describe(exc)), url=url)
+            "listening on this address." % (url, excerpt(str(exc))), url=url)
     except OSError as exc:
-        raise talk_failed_error(url, _describe(exc))
+        words = _failure_words()
+        raise words.talk_failed_error(url, words.describe(exc))
     finally:
         stream.close()
     return HttpResponse(status, reason, headers, payload)
@@ -216,17 +212,6 @@ def parse_response(raw: bytes, endpoint: Endpoint, method: str, path: str,
     that is larger than ``max_body_bytes``, fails exactly as it would in ``send``.
     """
     return read_response(_ReplaySocket(raw), method, endpoint.base_url + path, max_body_bytes, 0.0)
-
-
-def too_large_error(url: str, limit: int) -> ImdsResponseTooLargeError:
-    """The error for an answer that went on past ``limit`` bytes."""
-    return _too_large(url, limit, "more than %d bytes arrived" % limit)
-
-
-def talk_failed_error(url: str, detail: str) -> ImdsConnectionResetError:
-    """The error for a connection that broke while the request or the answer was under way."""
-    return ImdsConnectionResetError(
-        "The connection to IMDS at %s failed while talking (%s)." % (url, detail), url=url)
 
 
 # A method is an HTTP token; a request target and header values hold no control characters
@@ -358,7 +343,7 @@ def _read_body(stream, method: str, status: int, headers: dict, url: str, max_bo
             "The answer from %s has an invalid Content-Length %r (not one number in ASCII digits). "
             "IMDS never sends that; something else answered." % (url, excerpt(declared, 40)), url=url)
     if int(declared) > max_body_bytes:
-        raise _too_large(url, max_body_bytes, "declared %s bytes" % declared.strip())
+        raise _failure_words().too_large_error(url, max_body_bytes, "declared %s bytes" % declared.strip())
     return _read_exactly(stream, int(declared))
 
 
@@ -383,7 +368,7 @@ def _read_until_closed(stream, url: str, max_body_bytes: int) -> bytes:
             return b"".join(chunks)
         received += len(chunk)
         if received > max_body_bytes:
-            raise too_large_error(url, max_body_bytes)
+            raise _failure_words().too_large_error(url, max_body_bytes)
         chunks.append(chunk)
 
 
@@ -396,7 +381,7 @@ def _read_chunked(stream, url: str, max_body_bytes: int) -> bytes:
             break
         received += size
         if received > max_body_bytes:
-            raise too_large_error(url, max_body_bytes)
+            raise _failure_words().too_large_error(url, max_body_bytes)
         chunks.append(_read_exactly(stream, size))
         end = _read_line(stream)
         if end not in _LINE_ENDS:
@@ -464,56 +449,15 @@ def _limit_to_deadline(sock: socket.socket, deadline: float) -> None:
 def _connect(endpoint: Endpoint, url: str, connect_timeout: float) -> socket.socket:
     try:
         return socket.create_connection((endpoint.host, endpoint.port), timeout=connect_timeout)
-    except socket.timeout:
-        raise unreachable_error(url, CONNECT_TIMED_OUT, connect_timeout=connect_timeout)
-    except ConnectionRefusedError:
-        raise unreachable_error(url, CONNECT_REFUSED)
     except OSError as exc:
-        raise unreachable_error(url, NO_ROUTE if exc.errno in _NO_ROUTE_ERRNOS else _describe(exc),
-                                detail=_describe(exc))
+        raise _failure_words().connect_error(url, exc, connect_timeout)
 
 
-# Why a connection could not be made, as ``unreachable_error`` takes it.
-CONNECT_TIMED_OUT = "timed out"
-CONNECT_REFUSED = "refused"
-NO_ROUTE = "no route"
+def _failure_words():
+    """The module that words failed exchanges, loaded only when one fails.
 
-
-def unreachable_error(url: str, reason: str, connect_timeout: float = CONNECT_TIMEOUT,
-                      detail: str = "") -> ImdsUnreachableError:
-    """The error for a connection that could not be made; ``reason`` is one of the constants above
-    or a description of the failure."""
-    if reason == CONNECT_TIMED_OUT:
-        text = ("No connection to IMDS at %s within %.1f s (connect timed out): no route leads there, "
-                "or packets are dropped on the way." % (url, connect_timeout))
-    elif reason == CONNECT_REFUSED:
-        text = ("IMDS at %s refused the connection: nothing listens on that address and port. "
-                "If you overrode the endpoint (option endpoint or AZURE_IMDS_ENDPOINT), check it." % url)
-    elif reason == NO_ROUTE:
-        text = "Could not connect to IMDS at %s: there is no route to it (%s)." % (url, detail)
-    else:
-        text = "Could not connect to IMDS at %s: %s." % (url, reason)
-    return ImdsUnreachableError("%s %s" % (text, ROUTE_HINT), url=url)
-
-
-def read_timeout_error(url: str, time_limit: float) -> ImdsTimeoutError:
-    """The error for a connection that stood but brought no complete answer within the attempt's time."""
-    return ImdsTimeoutError(
-        "IMDS at %s accepted the connection but did not answer within %.1f s (the timeout option bounds "
-        "each attempt: connecting, the status line, the headers and the body together). It may be "
-        "overloaded, or something other than IMDS holds this address. %s" % (url, time_limit, ROUTE_HINT),
-        url=url)
-
-
-def _too_large(url: str, limit: int, detail: str) -> ImdsResponseTooLargeError:
-    return ImdsResponseTooLargeError(
-        "The answer from %s is larger than the %d-byte limit (%s). IMDS documents are a few "
-        "kilobytes; a proxy or another server probably answered. Query a narrower path "
-        "(for example instance/compute) if you really need more." % (url, limit, detail), url=url)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, (_NotHttp, _Truncated)):
-        return excerpt(str(exc))
-    text = excerpt(str(exc)) or type(exc).__name__
-    return "%s: %s" % (type(exc).__name__, text) if type(exc).__name__ not in text else text
+    Every module run imports this file; a run that succeeds should not also pay for
+    compiling the text of every way it could have failed.
+    """
+    from ansible_collections.imds.azure.plugins.module_utils import _transport_errors
+    return _transport_errors

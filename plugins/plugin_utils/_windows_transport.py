@@ -37,17 +37,19 @@ import typing as t
 
 from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError, ImdsResponseTooLargeError
 from ansible_collections.imds.azure.plugins.module_utils._transport import (
-    CONNECT_REFUSED,
-    CONNECT_TIMED_OUT,
     CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
     MAX_BODY_BYTES,
-    NO_ROUTE,
     Endpoint,
     HttpResponse,
     parse_response,
-    read_timeout_error,
     request_bytes,
+)
+from ansible_collections.imds.azure.plugins.module_utils._transport_errors import (
+    CONNECT_REFUSED,
+    CONNECT_TIMED_OUT,
+    NO_ROUTE,
+    read_timeout_error,
     talk_failed_error,
     too_large_error,
     unreachable_error,

@@ -11,8 +11,7 @@ import threading
 import time
 
 import pytest
-from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
-from ansible_collections.imds.azure.plugins.module_utils._retry import DEFAULT_MAX_RETRY_TIME
+from ansible_collections.imds.azure.plugins.module_utils._client import DEFAULT_MAX_RETRY_TIME, ImdsClient
 from helpers.ansible_runner import module_play, run_playbook
 
 CALLERS = 50

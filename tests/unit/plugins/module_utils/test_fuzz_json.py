@@ -7,7 +7,7 @@ import json
 import math
 
 import pytest
-from ansible_collections.imds.azure.plugins.module_utils import _client, _errors
+from ansible_collections.imds.azure.plugins.module_utils import _answer_errors, _client, _errors
 from ansible_collections.imds.azure.plugins.module_utils._transport import HttpResponse
 from helpers.fuzz import value_or_typed_error
 from hypothesis import given
@@ -81,6 +81,6 @@ def test_non_finite_numbers_anywhere_are_refused(value, constant):
 def test_error_bodies_never_break_the_error_itself(body, status, reason):
     """Whatever an error answer holds, it becomes the typed HTTP error with a printable message."""
     response = HttpResponse(status, reason, {"content-type": "application/json"}, body)
-    error = _client._http_error(response, URL, "2025-04-07", 1, "")  # pylint: disable=protected-access
+    error = _answer_errors.http_error(response, URL, "2025-04-07", 1, "")
     assert isinstance(error, _errors.ImdsHttpError) and error.status == status
     assert all(ch.isprintable() for ch in str(error))

@@ -13,7 +13,7 @@ import sys
 import time
 
 import pytest
-from ansible_collections.imds.azure.plugins.module_utils import _errors, _transport
+from ansible_collections.imds.azure.plugins.module_utils import _errors, _transport, _transport_errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path
 from emulator.faults import Fault
 
@@ -234,7 +234,7 @@ def test_a_long_reason_is_shortened():
 
 
 def test_message_for_the_deadline():
-    error = _transport.read_timeout_error(URL, 2.5)
+    error = _transport_errors.read_timeout_error(URL, 2.5)
     assert str(error) == (
         "IMDS at %s accepted the connection but did not answer within 2.5 s (the timeout option bounds each attempt: "
         "connecting, the status line, the headers and the body together). It may be overloaded, or something "
@@ -282,21 +282,22 @@ def test_the_whole_exchange_over_a_real_socket(emulator):
     (ValueError("bad \x1b[31m"), "ValueError: bad  [31m"),
 ])
 def test_describe_names_the_exception_once_and_printably(error, text):
-    assert _transport._describe(error) == text  # pylint: disable=protected-access
+    assert _transport_errors.describe(error) == text
 
 
 @pytest.mark.parametrize("reason, kwargs, text", [
-    (_transport.CONNECT_TIMED_OUT, {"connect_timeout": 1.5},
+    (_transport_errors.CONNECT_TIMED_OUT, {"connect_timeout": 1.5},
      "No connection to IMDS at %s within 1.5 s (connect timed out): no route leads there, or packets are dropped on "
      "the way."),
-    (_transport.CONNECT_REFUSED, {}, "IMDS at %s refused the connection: nothing listens on that address and port. "
-                                     "If you overrode the endpoint (option endpoint or AZURE_IMDS_ENDPOINT), check it."),
-    (_transport.NO_ROUTE, {"detail": "OSError: [Errno 113] No route to host"},
+    (_transport_errors.CONNECT_REFUSED, {},
+     "IMDS at %s refused the connection: nothing listens on that address and port. "
+     "If you overrode the endpoint (option endpoint or AZURE_IMDS_ENDPOINT), check it."),
+    (_transport_errors.NO_ROUTE, {"detail": "OSError: [Errno 113] No route to host"},
      "Could not connect to IMDS at %s: there is no route to it (OSError: [Errno 113] No route to host)."),
     ("PermissionError: denied", {}, "Could not connect to IMDS at %s: PermissionError: denied."),
 ])
 def test_messages_for_connections_that_could_not_be_made(reason, kwargs, text):
-    error = _transport.unreachable_error(URL, reason, **kwargs)
+    error = _transport_errors.unreachable_error(URL, reason, **kwargs)
     assert str(error) == (text % URL) + " " + _errors.ROUTE_HINT
     assert error.url == URL and error.retryable
 
@@ -319,9 +320,9 @@ def test_an_answer_received_elsewhere_is_read_with_the_same_checks():
         _transport.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}", endpoint, "GET", "/metadata/x")
     with pytest.raises(_errors.ImdsResponseTooLargeError, match="4-byte limit"):
         _transport.parse_response(b"HTTP/1.1 200 OK\r\n\r\n12345", endpoint, "GET", "/metadata/x", max_body_bytes=4)
-    assert str(_transport.too_large_error(URL, 9)).startswith(
+    assert str(_transport_errors.too_large_error(URL, 9)).startswith(
         "The answer from %s is larger than the 9-byte limit (more than 9 bytes arrived)." % URL)
-    assert str(_transport.talk_failed_error(URL, "ConnectionResetError: reset")) == (
+    assert str(_transport_errors.talk_failed_error(URL, "ConnectionResetError: reset")) == (
         "The connection to IMDS at %s failed while talking (ConnectionResetError: reset)." % URL)
 
 
