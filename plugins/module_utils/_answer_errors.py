@@ -19,6 +19,7 @@ from typing import Optional
 import re
 
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import newest_known
+# No import cycle: _client imports this module only inside the functions that handle a failed answer.
 from ansible_collections.imds.azure.plugins.module_utils._client import NotJsonNumber, loads_strict
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsAccessDeniedError,

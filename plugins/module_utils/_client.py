@@ -37,7 +37,8 @@ from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule
 
 ENDPOINT_ENV_VAR = "AZURE_IMDS_ENDPOINT"
 
-# How long one request may keep retrying (``max_retry_time``): the 70 s IMDS documents for 410.
+# How long one request may keep retrying (``max_retry_time``): the 70 s IMDS documents for 410
+# (``_retry.GONE_RETRY_WINDOW``). Here, not in ``_retry``, which loads only at a first failure.
 DEFAULT_MAX_RETRY_TIME = 70.0
 
 # IMDS allows about 5 requests per second per VM. The wait is counted from the end of the previous
@@ -300,9 +301,9 @@ def loads_strict(text: str):
 class _Retries:
     """The retry policy of one request, loaded at its first failure.
 
-    ``_retry`` (and ``_answer_errors``) are imported only when an attempt fails: most
-    module runs send one request that succeeds, and should not compile the code
-    for every way it could have failed.
+    ``_retry`` is imported only when an attempt fails (as ``_answer_errors`` is, for the
+    message): most module runs send one request that succeeds, and should not compile
+    the code for every way it could have failed.
     """
 
     def __init__(self, started_at: float, max_retry_time: float, retry_not_found: bool, jitter) -> None:

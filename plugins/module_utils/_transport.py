@@ -152,9 +152,9 @@ def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Option
             _limit_to_deadline(sock, deadline)
             sock.sendall(request)
         except socket.timeout:
-            raise _failure_words().read_timeout_error(url, read_timeout)
+            raise _transport_errors().read_timeout_error(url, read_timeout)
         except OSError as exc:
-            words = _failure_words()
+            words = _transport_errors()
             raise words.talk_failed_error(url, words.describe(exc))
         return read_response(_DeadlineSocket(sock, deadline), method, url, max_body_bytes, read_timeout)
     finally:
@@ -174,18 +174,18 @@ def read_response(source, method: str, url: str, max_body_bytes: int = MAX_BODY_
         status, reason, headers = _read_head(stream)
         payload = _read_body(stream, method, status, headers, url, max_body_bytes)
     except socket.timeout:
-        raise _failure_words().read_timeout_error(url, time_limit)
+        raise _transport_errors().read_timeout_error(url, time_limit)
     except _Truncated as exc:
-        raise _failure_words().cut_short_error(url, excerpt(str(exc)))
+        raise _transport_errors().cut_short_error(url, excerpt(str(exc)))
     except ConnectionError as exc:
-        words = _failure_words()
+        words = _transport_errors()
         raise words.cut_short_error(url, words.describe(exc))
     except _NotHttp as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
             "listening on this address." % (url, excerpt(str(exc))), url=url)
     except OSError as exc:
-        words = _failure_words()
+        words = _transport_errors()
         raise words.talk_failed_error(url, words.describe(exc))
     finally:
         stream.close()
@@ -343,7 +343,7 @@ def _read_body(stream, method: str, status: int, headers: dict, url: str, max_bo
             "The answer from %s has an invalid Content-Length %r (not one number in ASCII digits). "
             "IMDS never sends that; something else answered." % (url, excerpt(declared, 40)), url=url)
     if int(declared) > max_body_bytes:
-        raise _failure_words().too_large_error(url, max_body_bytes, "declared %s bytes" % declared.strip())
+        raise _transport_errors().too_large_error(url, max_body_bytes, "declared %s bytes" % declared.strip())
     return _read_exactly(stream, int(declared))
 
 
@@ -368,7 +368,7 @@ def _read_until_closed(stream, url: str, max_body_bytes: int) -> bytes:
             return b"".join(chunks)
         received += len(chunk)
         if received > max_body_bytes:
-            raise _failure_words().too_large_error(url, max_body_bytes)
+            raise _transport_errors().too_large_error(url, max_body_bytes)
         chunks.append(chunk)
 
 
@@ -381,7 +381,7 @@ def _read_chunked(stream, url: str, max_body_bytes: int) -> bytes:
             break
         received += size
         if received > max_body_bytes:
-            raise _failure_words().too_large_error(url, max_body_bytes)
+            raise _transport_errors().too_large_error(url, max_body_bytes)
         chunks.append(_read_exactly(stream, size))
         end = _read_line(stream)
         if end not in _LINE_ENDS:
@@ -450,14 +450,14 @@ def _connect(endpoint: Endpoint, url: str, connect_timeout: float) -> socket.soc
     try:
         return socket.create_connection((endpoint.host, endpoint.port), timeout=connect_timeout)
     except OSError as exc:
-        raise _failure_words().connect_error(url, exc, connect_timeout)
+        raise _transport_errors().connect_error(url, exc, connect_timeout)
 
 
-def _failure_words():
+def _transport_errors():
     """The module that words failed exchanges, loaded only when one fails.
 
     Every module run imports this file; a run that succeeds should not also pay for
     compiling the text of every way it could have failed.
     """
-    from ansible_collections.imds.azure.plugins.module_utils import _transport_errors
-    return _transport_errors
+    from ansible_collections.imds.azure.plugins.module_utils import _transport_errors as wording
+    return wording

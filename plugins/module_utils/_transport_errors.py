@@ -15,7 +15,6 @@ failed: a module run that succeeds never compiles it.
 
 import errno
 import socket
-from typing import Optional
 
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsConnectionResetError,
@@ -25,6 +24,8 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ROUTE_HINT,
     excerpt,
 )
+# No import cycle: _transport imports this module only inside the functions that handle a failure.
+from ansible_collections.imds.azure.plugins.module_utils._transport import CONNECT_TIMEOUT
 
 # The socket errors that mean "no route": the missing-route problem the imds_route role fixes.
 NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
@@ -46,10 +47,10 @@ def connect_error(url: str, exc: OSError, connect_timeout: float) -> ImdsUnreach
     return unreachable_error(url, describe(exc))
 
 
-def unreachable_error(url: str, reason: str, connect_timeout: Optional[float] = None,
+def unreachable_error(url: str, reason: str, connect_timeout: float = CONNECT_TIMEOUT,
                       detail: str = "") -> ImdsUnreachableError:
     """The error for a connection that could not be made; ``reason`` is one of the constants above
-    or a description of the failure (``connect_timeout`` goes with CONNECT_TIMED_OUT)."""
+    or a description of the failure."""
     if reason == CONNECT_TIMED_OUT:
         text = ("No connection to IMDS at %s within %.1f s (connect timed out): no route leads there, "
                 "or packets are dropped on the way." % (url, connect_timeout))

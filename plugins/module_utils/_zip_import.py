@@ -14,9 +14,10 @@ code to learn the file name) and again to run it (CPython issue gh-141276, open 
 ``metadata_facts`` costs beyond ``ansible.builtin.ping``.
 
 ``compile_once()`` puts a finder first on ``sys.meta_path`` that answers only for the
-modules under this package, and only when they sit in a zip archive: it reads the source
-through the archive's own ``zipimporter`` and compiles it once, with the file name
-zipimport would give, so tracebacks and coverage read the same. It does nothing unless
+plain modules of this directory (``plugins/module_utils/_*.py``), and only when the first
+place Python would look for them is a zip archive: it reads the source through the
+archive's own ``zipimporter`` and compiles it once, with the file name zipimport would
+give, so tracebacks and coverage read the same. It does nothing unless
 this file was itself imported from an archive: on the controller, in unit tests and in
 an exploded AnsiballZ module, imports are left to Python.
 """
@@ -31,8 +32,7 @@ PACKAGE_PREFIX = __name__.rpartition(".")[0] + "."
 class _SourceLoader(object):
     """Runs one module from source read out of the archive."""
 
-    def __init__(self, archive, source, filename):
-        self._archive = archive
+    def __init__(self, source, filename):
         self._source = source
         self._filename = filename
 
@@ -43,9 +43,9 @@ class _SourceLoader(object):
         code = compile(self._source, self._filename, "exec", dont_inherit=True)
         exec(code, module.__dict__)  # pylint: disable=exec-used
 
-    def get_source(self, fullname):
+    def get_source(self, fullname):  # pylint: disable=unused-argument
         """For linecache: tracebacks show the lines, as they do with zipimport."""
-        return self._archive.get_source(fullname)
+        return self._source
 
 
 class _CompileOnceFinder(object):
@@ -53,23 +53,24 @@ class _CompileOnceFinder(object):
 
     @staticmethod
     def find_spec(fullname, path=None, target=None):
+        # Only the first place Python would look: if that is not an archive holding the module,
+        # the normal search (directories, later entries, compiled files) decides, as before.
         if not path or not fullname.startswith(PACKAGE_PREFIX):
             return None
-        for entry in path:
-            try:
-                archive = zipimport.zipimporter(entry)
-                if archive.is_package(fullname):
-                    return None
-                source = archive.get_source(fullname)
-            except (zipimport.ZipImportError, OSError):
-                continue
-            if source is None:  # compiled only (.pyc): zipimport knows how
+        entry = path[0]
+        try:
+            archive = zipimport.zipimporter(entry)
+            if archive.is_package(fullname):
                 return None
-            filename = "%s/%s.py" % (entry.rstrip("/"), fullname.rpartition(".")[2])
-            spec = ModuleSpec(fullname, _SourceLoader(archive, source, filename), origin=filename)
-            spec.has_location = True
-            return spec
-        return None
+            source = archive.get_source(fullname)
+        except (zipimport.ZipImportError, OSError):
+            return None
+        if source is None:  # compiled only (.pyc): zipimport knows how
+            return None
+        filename = "%s/%s.py" % (entry.rstrip("/"), fullname.rpartition(".")[2])
+        spec = ModuleSpec(fullname, _SourceLoader(source, filename), origin=filename)
+        spec.has_location = True
+        return spec
 
 
 def compile_once():

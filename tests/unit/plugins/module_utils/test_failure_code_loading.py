@@ -34,13 +34,21 @@ def test_a_request_that_succeeds_loads_no_failure_code(make_emulator):
     assert not set(COLD_MODULES) & set(found["loaded"])
 
 
-@pytest.mark.parametrize("status, error", [(500, "ImdsServerError"), (404, "ImdsNotFoundError")])
-def test_a_failed_answer_loads_the_code_that_explains_it(make_emulator, status, error):
+@pytest.mark.parametrize("fault, error, explained_by", [
+    (Fault(status=500), "ImdsServerError", "_answer_errors"),
+    (Fault(status=404), "ImdsNotFoundError", "_answer_errors"),
+    (Fault(kind="redirect"), "ImdsRedirectError", "_answer_errors"),
+    (Fault(kind="html"), "ImdsBadResponseError", "_answer_errors"),
+    (Fault(kind="malformed"), "ImdsBadResponseError", "_answer_errors"),
+    (Fault(kind="oversize"), "ImdsResponseTooLargeError", "_transport_errors"),
+    (Fault(kind="truncate"), "ImdsConnectionResetError", "_transport_errors"),
+])
+def test_a_failed_answer_loads_the_code_that_explains_it(make_emulator, fault, error, explained_by):
     emulator = make_emulator()
-    emulator.add_fault(Fault(status=status))
+    emulator.add_fault(fault)
     found = run_python(REQUEST, emulator.url)
     assert found["outcome"] == error
-    assert {"_answer_errors", "_retry"} <= set(found["loaded"])
+    assert explained_by in found["loaded"]
 
 
 def test_a_refused_connection_loads_the_transport_wording():

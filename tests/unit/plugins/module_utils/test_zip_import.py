@@ -3,10 +3,12 @@ ships them. Each case runs in a fresh Python, so that the finder it installs sta
 
 from __future__ import annotations
 
+import ast
 import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _zip_import
 from helpers.python_probe import run_python
 
@@ -26,7 +28,6 @@ def counting_compile(source, filename, *args, **kwargs):
 
 builtins.compile = counting_compile
 from ansible_collections.imds.azure.plugins.module_utils import _zip_import
-from helpers.python_probe import run_python
 _zip_import.compile_once()
 _zip_import.compile_once()
 from ansible_collections.imds.azure.plugins.module_utils import _client
@@ -101,3 +102,27 @@ def test_the_finder_answers_only_for_this_package(tmp_path):
     assert finder.find_spec("ansible_collections.other.coll.plugins.module_utils._client", [inside]) is None
     assert finder.find_spec("ansible_collections.imds.azure.plugins.module_utils._client",
                             [str(COLLECTION / "plugins" / "module_utils")]) is None
+
+
+def test_the_finder_looks_only_where_python_would_look_first(tmp_path):
+    """With a directory first on the package path, Python would load the directory's copy: so must we."""
+    archive = archive_of_module_utils(tmp_path)
+    finder = _zip_import._CompileOnceFinder()  # pylint: disable=protected-access
+    first_a_directory = [str(COLLECTION / "plugins" / "module_utils"), "%s/%s" % (archive, PACKAGE_DIR)]
+    assert finder.find_spec("ansible_collections.imds.azure.plugins.module_utils._client", first_a_directory) is None
+
+
+@pytest.mark.parametrize("module", sorted(p.name for p in (COLLECTION / "plugins" / "modules").glob("*.py")))
+def test_every_module_installs_the_finder_before_its_other_module_utils(module):
+    """A module that imported a module_utils first would still work, only slower: nothing else would tell."""
+    tree = ast.parse((COLLECTION / "plugins" / "modules" / module).read_text(encoding="utf-8"))
+    imports = [node.module for node in tree.body
+               if isinstance(node, ast.ImportFrom) and node.module and ".module_utils._" in node.module]
+    if not any("imds.azure.plugins.module_utils" in name for name in imports):
+        return  # documentation only (the action does the work) or a module with no module_utils
+    assert imports[0].endswith("._zip_import"), imports
+    call = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+                and getattr(node.value.func, "id", "") == "compile_once")
+    second_import = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.ImportFrom)
+                         and node.module and ".module_utils._" in node.module and not node.module.endswith("_zip_import"))
+    assert call < second_import
