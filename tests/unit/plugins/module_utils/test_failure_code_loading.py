@@ -25,7 +25,6 @@ print(json.dumps({"outcome": outcome, "loaded": loaded}))
 """
 
 
-
 def test_a_request_that_succeeds_loads_no_failure_code(make_emulator):
     emulator = make_emulator()
     found = run_python(REQUEST, emulator.url)

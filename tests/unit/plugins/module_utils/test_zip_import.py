@@ -64,7 +64,6 @@ def archive_of_module_utils(tmp_path: Path) -> Path:
     return archive
 
 
-
 def test_each_module_from_the_archive_is_compiled_once(tmp_path):
     found = run_python(PROBE, str(archive_of_module_utils(tmp_path)))
     # _client and everything it imports came through the finder: one compile each.
