@@ -8,14 +8,13 @@ import json
 import math
 import os
 import socket
-import subprocess
-import sys
 import time
 
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _errors, _transport, _transport_errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path
 from emulator.faults import Fault
+from helpers.python_probe import run_python
 
 
 @pytest.fixture
@@ -666,12 +665,10 @@ def test_a_tab_in_a_header_value_is_kept():
 @pytest.mark.skipif("MUTANT_UNDER_TEST" in os.environ, reason="mutmut's mutated files import mutmut's own runtime")
 def test_the_transport_imports_no_http_client():
     """The reason this module parses HTTP itself: http.client and the email package cost each module run ~10 ms."""
-    code = ("import sys; import ansible_collections.imds.azure.plugins.module_utils._module_adapter; "
-            "loaded = sorted(n for n in ('http.client', 'email.parser', 'email.utils', 'ssl') if n in sys.modules); "
-            "print(','.join(loaded))")
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                               env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert completed.stdout.strip() == ""
+    code = ("import json, sys; import ansible_collections.imds.azure.plugins.module_utils._module_adapter; "
+            "print(json.dumps({'loaded': sorted(n for n in ('http.client', 'email.parser', 'email.utils', 'ssl') "
+            "if n in sys.modules)}))")
+    assert run_python(code) == {"loaded": []}
 
 
 def test_errors_while_reading_name_the_url():

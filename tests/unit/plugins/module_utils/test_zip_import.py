@@ -115,13 +115,11 @@ def test_the_finder_looks_only_where_python_would_look_first(tmp_path):
 def test_every_module_installs_the_finder_before_its_other_module_utils(module):
     """A module that imported a module_utils first would still work, only slower: nothing else would tell."""
     tree = ast.parse((COLLECTION / "plugins" / "modules" / module).read_text(encoding="utf-8"))
-    imports = [node.module for node in tree.body
-               if isinstance(node, ast.ImportFrom) and node.module and ".module_utils._" in node.module]
-    if not any("imds.azure.plugins.module_utils" in name for name in imports):
+    ours = [(index, node.module) for index, node in enumerate(tree.body)
+            if isinstance(node, ast.ImportFrom) and "imds.azure.plugins.module_utils." in (node.module or "")]
+    if not ours:
         return  # documentation only (the action does the work) or a module with no module_utils
-    assert imports[0].endswith("._zip_import"), imports
-    call = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-                and getattr(node.value.func, "id", "") == "compile_once")
-    second_import = next(i for i, node in enumerate(tree.body) if isinstance(node, ast.ImportFrom)
-                         and node.module and ".module_utils._" in node.module and not node.module.endswith("_zip_import"))
-    assert call < second_import
+    assert ours[0][1].endswith("._zip_import"), ours
+    call = next(index for index, node in enumerate(tree.body) if isinstance(node, ast.Expr)
+                and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "compile_once")
+    assert len(ours) > 1 and call < ours[1][0]
