@@ -2,6 +2,7 @@
 # in .cache/venv, the collections the tests use), so each works on a fresh clone.
 #   make demo     start the IMDS emulator and gather facts from it, as on an Azure VM
 #   make test     everything CI runs (see the README, "For contributors")
+#   make quick    the unit tests and the quick end-to-end checks, for the edit-test loop
 #   make matrix   the unit and end-to-end tests plus ansible-test sanity on every ansible-core line
 SHELL := /bin/bash
 VENV := .cache/venv
@@ -9,7 +10,7 @@ PY := $(VENV)/bin/python
 # Tests that cannot find a piece they need (../shared, the set-up's collections) fail instead of skipping.
 export IMDS_AZURE_TESTS_STRICT := 1
 
-.PHONY: setup demo test pytest units sanity docs-lint docs lint molecule matrix matrix-edges build \
+.PHONY: setup demo test quick pytest units sanity docs-lint docs lint molecule matrix matrix-edges build \
 	importer ee changelog bench fuzz mutation clean
 
 setup:
@@ -24,6 +25,12 @@ test: setup pytest sanity docs-lint docs lint build importer ee molecule matrix-
 pytest: setup
 	$(PY) -m pytest tests
 
+# The edit-test loop: the unit tests (property tests with their short default runs) and the end-to-end
+# checks marked quick (a module, a Windows host, the inventory through ansible-playbook/-inventory).
+quick: setup
+	$(PY) -m pytest tests/unit -q -m "not fuzz"
+	$(PY) -m pytest tests/functional -q -m quick
+
 units: setup
 	bash tools/units.sh
 
@@ -34,6 +41,7 @@ docs-lint: setup
 	bash tools/docs_lint.sh
 
 docs: setup
+	@SETUP_BROWSER=1 bash tools/setup.sh
 	bash tools/docs.sh
 
 lint: setup

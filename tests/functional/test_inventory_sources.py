@@ -203,6 +203,7 @@ def test_no_default_groups_and_a_custom_prefix(tmp_path, small_cache):
     assert completed.returncode != 0 and "group_prefix" in completed.stderr
 
 
+@pytest.mark.quick
 def test_constructed_features(tmp_path, small_cache):
     config = write_config(tmp_path / "inv", """plugin: imds.azure.imds
 default_groups: [zone]

@@ -38,6 +38,7 @@ def expected_fact(document: dict, include_user_data: bool = False) -> tuple:
     return compute, document.get("network", {})
 
 
+@pytest.mark.quick
 def test_facts_from_the_seed_vm(tmp_path, emulator):
     run = gather(tmp_path, emulator)
     assert run.rc == 0, run.output
@@ -183,6 +184,7 @@ def test_429_burst_then_success(tmp_path, emulator):
     assert [r.status for r in emulator.requests] == [429, 429, 429, 200]
 
 
+@pytest.mark.quick
 def test_500_then_200(tmp_path, emulator):
     emulator.add_fault("status=500,count=1")
     run = gather(tmp_path, emulator)

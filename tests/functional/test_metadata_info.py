@@ -30,6 +30,7 @@ def info_task(name: str, **options) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.quick
 def test_versions_leaves_and_objects(tmp_path, emulator):
     tasks = "\n".join([
         info_task("versions", path="versions"),

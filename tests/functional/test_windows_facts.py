@@ -165,6 +165,7 @@ def test_bad_options_fail_before_any_request(tmp_path, windows_collections, pair
         assert "colour" in run.task("gather", host)["result"]["msg"]
 
 
+@pytest.mark.quick
 def test_check_mode_gathers_on_windows_too(tmp_path, windows_collections, pair):
     emulators = pair()
     run = run_both(tmp_path, windows_collections, emulators, args=["--check"])
