@@ -11,7 +11,8 @@
 #                                   on the oldest and newest module Python, and the sanity tests that
 #                                   read plugin metadata through that ansible-core (no pylint/pep8 rerun)
 #
-# One summary line per ansible-core line goes to .cache/matrix/summary.txt (and stdout).
+# One summary line per ansible-core line goes to .cache/matrix/summary.txt (and stdout); outside quick
+# mode the line's row of docs/docsite/rst/guide_support.rst is rewritten (tools/support_page.py).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source=tools/lines.sh
@@ -125,6 +126,12 @@ PY
 )
     result="$(date -u +%FT%TZ) ansible-core $version ($("$venv/bin/python" --version 2>&1)): pytest $tests ($counts), sanity $sanity on $(line_module_pythons "$line"), $((SECONDS - started)) s"
     echo "$result" | tee -a "$summary"
+    if [ -z "${MATRIX_QUICK:-}" ]; then
+        tree=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
+        "$root/.cache/venv/bin/python" "$root/tools/support_page.py" "$root/docs/docsite/rst/guide_support.rst" \
+            "$line" "$version" "$(line_controller_python "$line")" "$(line_module_pythons "$line")" \
+            "$(date -u '+%-d %b %Y'), tree $tree, full mode: pytest $tests ($counts), sanity $sanity on $(line_module_pythons "$line"), $((SECONDS - started)) s"
+    fi
     [ "$tests" = passed ] && [ "$sanity" = passed ] || status=1
 done
 exit $status
