@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent set-up for a fresh machine, run by every `make` target:
-#   - Debian packages the tests use (redis-server, iproute2, shellcheck, openssl, chromium for the
-#     docsite test), when running as root;
+#   - Debian packages the tests use (redis-server, iproute2, shellcheck, openssl), when running as
+#     root; chromium too with SETUP_BROWSER=1 (only `make docs` opens a browser);
 #   - a virtualenv in .cache/venv with the pinned versions of requirements/test.txt;
 #   - community.general and ansible.windows, unpacked from the `ansible` package on PyPI
 #     (Galaxy is not reachable here), plus a link that makes this checkout imds.azure;
@@ -21,7 +21,7 @@ install_debian_packages() {
     command -v ip >/dev/null || missing+=(iproute2)
     command -v shellcheck >/dev/null || missing+=(shellcheck)
     command -v openssl >/dev/null || missing+=(openssl)
-    command -v chromium >/dev/null || missing+=(chromium)
+    if [ -n "${SETUP_BROWSER:-}" ]; then command -v chromium >/dev/null || missing+=(chromium); fi
     [ ${#missing[@]} -eq 0 ] && return 0
     if [ "$(id -u)" -ne 0 ]; then
         echo "setup: not root, cannot install ${missing[*]}; tests that need them will be skipped" >&2
