@@ -38,7 +38,9 @@ import copy
 import ipaddress
 
 import json
+import urllib.parse
 
+from emulator import instance
 from helpers.powershell import Enum, Interpreter, NonTerminatingError, PowerShellError, PSObject
 from helpers.win_powershell import Release
 
@@ -144,11 +146,25 @@ class WindowsRouteDouble:
             return {"response": "", "received": 0, "complete": False, "limit_reached": False, "elapsed": 0.0,
                     "error": {"kind": "connect_timeout", "code": "TimedOut",
                               "message": "A connection attempt failed because the connected party did not respond"}}
-        body = self.vm_id.encode("ascii")
-        raw = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
-               b"Connection: close\r\n\r\n%s" % (len(body), body))
+        body, content_type = self._instance_answer(request.split(" ", 2)[1])
+        raw = (b"HTTP/1.1 200 OK\r\nContent-Type: %s; charset=utf-8\r\nContent-Length: %d\r\n"
+               b"Connection: close\r\n\r\n%s" % (content_type, len(body), body))
         return {"response": base64.b64encode(raw).decode("ascii"), "received": len(raw), "complete": True,
                 "limit_reached": False, "error": None, "elapsed": 0.01}
+
+    def _instance_answer(self, target: str) -> tuple:
+        """(body, content type) of an /metadata/instance request, from the emulator's seed VM (whose
+        vmId this node has); the double answers no other IMDS path."""
+        path, _, query = target.partition("?")
+        parameters = urllib.parse.parse_qs(query)
+        if not path.startswith("/metadata/instance") or "api-version" not in parameters:
+            raise AssertionError("the Windows node double answers /metadata/instance only, not %r" % target)
+        document = instance.filter_for_version(instance.load_profile(), parameters["api-version"][0])
+        document["compute"]["vmId"] = self.vm_id
+        node = instance.navigate(document, [part for part in path.split("/")[3:] if part])
+        if parameters.get("format") == ["text"]:
+            return instance.render_text(node).encode("utf-8"), b"text/plain"
+        return json.dumps(node).encode("utf-8"), b"application/json"
 
     # -- cmdlets -----------------------------------------------------------------------------------
 
