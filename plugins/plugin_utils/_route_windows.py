@@ -75,8 +75,8 @@ class EnumType:
         if isinstance(value, dict) and set(value) <= {"Type", "String", "Value"}:
             declared = value.get("Type")
             if isinstance(declared, str) and declared.rsplit(".", 1)[-1] != self.type_name.rsplit(".", 1)[-1]:
-                raise RouteTableError("%s is a %s, not a %s: %s" % (field, excerpt(declared), self.type_name,
-                                                                   self._what_to_do()))
+                raise RouteTableError("%s is a %s, not a %s: %s"
+                                      % (field, excerpt(declared), self.type_name, self._what_to_do()))
             value = value.get("Value") if "Value" in value else value.get("String")
         if isinstance(value, int) and not isinstance(value, bool):
             if value in self.by_number:

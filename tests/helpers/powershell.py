@@ -251,7 +251,7 @@ class Interpreter:
         saved = self.variables.get("_")
         self.variables["_"] = current
         try:
-            body = [c for c in nodes_in(script_block, "statement_list")][:1]
+            body = nodes_in(script_block, "statement_list")[:1]
             output = self._statements(body[0]) if body else []
         finally:
             self.variables["_"] = saved

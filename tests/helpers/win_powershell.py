@@ -267,7 +267,7 @@ def _options(text: str) -> dict:
     for assignment in nodes_in(root, "assignment_expression"):
         if assignment.named_children[0].text.decode().strip() != "$spec":
             continue
-        spec = _hash_entries(unwrap([c for c in nodes_in(assignment, "hash_literal_expression")][0]))
+        spec = _hash_entries(unwrap(nodes_in(assignment, "hash_literal_expression")[0]))
         options = _hash_entries(unwrap(nodes_in(spec["options"], "hash_literal_expression")[0]))
         found = {}
         for name, value in options.items():

@@ -155,7 +155,7 @@ class WindowsRouteDouble:
     def _instance_answer(self, target: str) -> tuple:
         """(body, content type) of an /metadata/instance request, from the emulator's seed VM (whose
         vmId this node has); the double answers no other IMDS path."""
-        path, _, query = target.partition("?")
+        path, _question, query = target.partition("?")
         parameters = urllib.parse.parse_qs(query)
         if not path.startswith("/metadata/instance") or "api-version" not in parameters:
             raise AssertionError("the Windows node double answers /metadata/instance only, not %r" % target)
@@ -239,8 +239,8 @@ class WindowsRouteDouble:
     def get_command(self, parameters: dict, pipeline_input) -> list:
         _only(parameters, {"Name"}, "Get-Command")
         if parameters["Name"] == "Get-ClusterNode" and self.failover_clustering_module:
-            return [PSObject("System.Management.Automation.CmdletInfo", {"Name": "Get-ClusterNode",
-                                                                           "CommandType": "Cmdlet"})]
+            return [PSObject("System.Management.Automation.CmdletInfo",
+                             {"Name": "Get-ClusterNode", "CommandType": "Cmdlet"})]
         raise NonTerminatingError("The term '%s' is not recognized as the name of a cmdlet, function, script file, "
                                   "or operable program." % parameters["Name"],
                                   "System.Management.Automation.CommandNotFoundException")
