@@ -363,3 +363,25 @@ def test_an_unknown_service_status_is_an_error_not_a_guess():
     backend.read()
     with pytest.raises(RouteTableError, match="the Status of ClusSvc is 12, which System.ServiceProcess"):
         backend.is_cluster_member()
+
+
+def test_an_unreadable_membership_fails_only_the_scope_that_needs_it():
+    def tampered():
+        double = cluster_node(cluster_node_state=None, failover_clustering_module=False)
+        execute = double.execute
+
+        def answer(module_name, module_args, check_mode=False):
+            result = execute(module_name, module_args, check_mode=check_mode)
+            if isinstance(result.get("result"), dict) and "cluster_service" in result["result"]:
+                result["result"]["cluster_service"] = [{"Name": "ClusSvc", "Status": "Sideways"}]
+            return result
+
+        double.execute = answer
+        return double
+
+    result = run_action(tampered(), {"scope": "any"})
+    assert result["cluster_membership"]["member"] is None and result["changed"] is True
+    assert "the Status of ClusSvc is 'Sideways', not a System.ServiceProcess.ServiceControllerStatus" in \
+        result["cluster_membership"]["reason"]
+    with pytest.raises(AnsibleActionFail, match="the Status of ClusSvc is 'Sideways'"):
+        run_action(tampered(), {"scope": "failover_cluster"})
