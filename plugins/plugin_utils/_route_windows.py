@@ -93,7 +93,7 @@ class EnumType:
 
     @staticmethod
     def _what_to_do() -> str:
-        return ("the host's answer is not the one route_read.ps1 sends; run playbooks/windows_first_run.yml "
+        return ("the host's answer is not the one route_read.ps1 sends; run the playbook imds.azure.windows_first_run "
                 "and compare its raw shapes with the Windows guide")
 
 
