@@ -5,6 +5,9 @@
 #   - a virtualenv in .cache/venv with the pinned versions of requirements/test.txt;
 #   - community.general and ansible.windows, unpacked from the `ansible` package on PyPI
 #     (Galaxy is not reachable here), plus a link that makes this checkout imds.azure;
+#   - the oldest ansible.windows imds.azure supports (galaxy.yml) and the newest, each from the
+#     `ansible` package that ships it, in .cache/ansible-windows/VERSION: the Windows route double
+#     reads win_powershell's real rules from each (tests/helpers/win_powershell.py);
 #   - a local stand-in for the get-pip.py that ansible-test would download.
 set -euo pipefail
 
@@ -78,6 +81,32 @@ install_collections() {
     ln -sfn "$root" "$collections/imds/azure"
 }
 
+# ansible.windows release -> the `ansible` package on PyPI that ships it (ansible-build-data's
+# 9/ansible-9.0.1.deps and 14/ansible-14.5.0.deps). 2.1.0 is the oldest in any package for
+# ansible-core 2.16 (ansible 9); ansible 14 needs Python 3.12, only its wheel is unpacked here.
+windows_releases=("2.1.0 9.0.1 3.11" "3.8.0 14.5.0 3.12")
+
+install_ansible_windows_releases() {
+    local entry release package python target
+    for entry in "${windows_releases[@]}"; do
+        read -r release package python <<<"$entry"
+        target="$cache/ansible-windows/$release"
+        [ -f "$target/.from-ansible-$package" ] && continue
+        echo "setup: unpacking ansible.windows $release from ansible==$package"
+        mkdir -p "$cache/downloads"
+        "$venv/bin/python" -m pip download -q --disable-pip-version-check --no-deps --only-binary=:all: \
+            --python-version "$python" "ansible==$package" -d "$cache/downloads" 2>&1 | grep -v "^WARNING: Location" || true
+        rm -rf "$target"
+        "$venv/bin/python" "$root/tools/extract_collections.py" \
+            "$cache/downloads/ansible-$package-py3-none-any.whl" "$target/ansible_collections" ansible.windows
+        grep -q "\"version\": \"$release\"" "$target/ansible_collections/ansible/windows/MANIFEST.json" || {
+            echo "setup: ansible==$package does not ship ansible.windows $release" >&2
+            return 1
+        }
+        touch "$target/.from-ansible-$package"
+    done
+}
+
 install_get_pip_standin() {
     bash "$root/tools/get_pip_standin.sh" "$venv"
 }
@@ -85,4 +114,5 @@ install_get_pip_standin() {
 install_debian_packages
 install_venv
 install_collections
+install_ansible_windows_releases
 install_get_pip_standin

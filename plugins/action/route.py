@@ -94,6 +94,8 @@ class ActionModule(ActionBase):
         try:
             runtime = WindowsBackend(host) if windows else LinuxIpBackend(host)
             routes = runtime.read()
+            if windows:
+                result["cluster_membership"] = _membership(runtime, args["scope"])
             skip = _out_of_scope(args["scope"], runtime if windows else None)
             if skip:
                 result.update(skipped=True, skip_reason=skip, msg=skip)
@@ -173,6 +175,17 @@ def _out_of_scope(scope: str, windows_backend) -> str:
         return "not a Windows failover-cluster node (scope is failover_cluster): left alone"
     member, why = windows_backend.is_cluster_member()
     return "" if member else "not a failover-cluster member (%s): left alone; scope=any changes it anyway" % why
+
+
+def _membership(windows_backend, scope: str) -> dict:
+    """The membership decision, reported on every Windows run; it only fails the task where scope needs it."""
+    try:
+        member, why = windows_backend.is_cluster_member()
+    except RouteTableError as exc:
+        if scope == "failover_cluster":
+            raise
+        return {"member": None, "reason": str(exc)}
+    return {"member": member, "reason": why}
 
 
 def _imds_set(routes: list, store: str) -> list:

@@ -161,6 +161,18 @@ plan:
     metric: 1
     state: present
     remove: []
+cluster_membership:
+  description:
+    - On Windows hosts, whether the host is a failover-cluster member and why - the decision O(scope=failover_cluster)
+      acts on, reported with any O(scope). C(member) is true when C(Get-ClusterNode) lists the host, or else when the
+      cluster service C(ClusSvc) is running; C(reason) names what was seen (the cmdlet's error included).
+    - C(member) is null when the host's answer could not be read (C(reason) says why); with O(scope=failover_cluster)
+      that fails the task.
+  returned: on Windows hosts
+  type: dict
+  sample:
+    member: true
+    reason: "the cluster service ClusSvc is running (Get-ClusterNode: The cluster service is not running.)"
 commands:
   description: What the plan needs run (also in check mode, where nothing is run).
   returned: always

@@ -21,7 +21,16 @@ cluster IP addresses always gets its own primary address: among the interface's 
 that are ``Preferred``, not ``SkipAsSource`` and whose PrefixOrigin is ``Dhcp`` or ``Manual``,
 the one whose subnet holds the interface's default gateway, then the lowest PrefixOrigin value
 (Manual 1 before Dhcp 3), then the lowest address. An interface without such an address (the
-cluster virtual adapter's link-local one) is named by its lowest address.
+cluster virtual adapter's link-local one) is named by its lowest address. On a failover-cluster
+node the cluster's IP addresses sit on the node's adapter, ``Preferred`` like its own; what keeps
+them out is ``SkipAsSource``, which Windows honours when it picks a source address itself.
+
+What arrives from the host: ``route_read.ps1`` casts every value to a string, a number or a boolean
+itself, so the shape does not depend on win_powershell's ``depth`` or on the ansible.windows release.
+Where an enum can still arrive as something else - win_powershell's ``{Type, String, Value}`` while
+its depth lasts, or a bare number deeper down - it is read with the table of its own type from
+Microsoft's documentation, never with another's; a number or a name the table does not have, or a
+value of another kind, is an error that says what arrived.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from ansible_collections.imds.azure.plugins.module_utils._errors import excerpt
 from ansible_collections.imds.azure.plugins.plugin_utils._route_backend import (
     HostError,
     RouteBackend,
@@ -47,9 +57,60 @@ READ_SCRIPT = "route_read.ps1"
 ADD_SCRIPT = "route_add.ps1"
 REMOVE_SCRIPT = "route_remove.ps1"
 POLICY_STORE = {"active": "ActiveStore", "persistent": "PersistentStore"}
-# MSFT_NetIPAddress.PrefixOrigin values.
-PREFIX_ORIGIN = {"Other": 0, "Manual": 1, "WellKnown": 2, "Dhcp": 3, "RouterAdvertisement": 4}
 SOURCE_ORIGINS = ("Dhcp", "Manual")
+
+
+class EnumType:
+    """One enum type: its .NET name (as win_powershell's ``Type`` gives it) and its documented values."""
+
+    def __init__(self, type_name: str, values: dict, source: str) -> None:
+        self.type_name = type_name
+        self.values = values
+        self.source = source
+        self.by_lower = {name.lower(): name for name in values}
+        self.by_number = {number: name for name, number in values.items()}
+
+    def name_of(self, value, field: str) -> str:
+        """The enum's name from a name, a number or win_powershell's {Type, String, Value}."""
+        if isinstance(value, dict) and set(value) <= {"Type", "String", "Value"}:
+            declared = value.get("Type")
+            if isinstance(declared, str) and declared.rsplit(".", 1)[-1] != self.type_name.rsplit(".", 1)[-1]:
+                raise RouteTableError("%s is a %s, not a %s: %s"
+                                      % (field, excerpt(declared), self.type_name, self._what_to_do()))
+            value = value.get("Value") if "Value" in value else value.get("String")
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value in self.by_number:
+                return self.by_number[value]
+            raise RouteTableError("%s is %d, which %s does not define (%s): %s" % (
+                field, value, self.type_name, self.source, self._what_to_do()))
+        if isinstance(value, str) and value.strip().lower() in self.by_lower:
+            return self.by_lower[value.strip().lower()]
+        raise RouteTableError("%s is %s, not a %s (%s): %s" % (
+            field, excerpt(repr(value)), self.type_name, ", ".join(self.values), self._what_to_do()))
+
+    def number(self, name: str) -> int:
+        return self.values[name]
+
+    @staticmethod
+    def _what_to_do() -> str:
+        return ("the host's answer is not the one route_read.ps1 sends; run the playbook imds.azure.windows_first_run "
+                "and compare its raw shapes with the Windows guide")
+
+
+# The enum types route_read.ps1 reads, each with the numbers of Microsoft's documentation of that type.
+PREFIX_ORIGIN = EnumType("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetIPAddress.PrefixOrigin",
+                         {"Other": 0, "Manual": 1, "WellKnown": 2, "Dhcp": 3, "RouterAdvertisement": 4},
+                         "MSFT_NetIPAddress.PrefixOrigin")
+ADDRESS_STATE = EnumType("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetIPAddress.AddressState",
+                         {"Invalid": 0, "Tentative": 1, "Duplicate": 2, "Deprecated": 3, "Preferred": 4},
+                         "MSFT_NetIPAddress.AddressState")
+SERVICE_STATUS = EnumType("System.ServiceProcess.ServiceControllerStatus",
+                          {"Stopped": 1, "StartPending": 2, "StopPending": 3, "Running": 4, "ContinuePending": 5,
+                           "PausePending": 6, "Paused": 7},
+                          "ServiceControllerStatus, .NET Framework")
+CLUSTER_NODE_STATE = EnumType("Microsoft.FailoverClusters.PowerShell.ClusterNodeState",
+                              {"Unknown": -1, "Up": 0, "Down": 1, "Paused": 2, "Joining": 3},
+                              "CLUSTER_NODE_STATE, clusapi.h")
 
 
 def script_text(name: str) -> str:
@@ -57,15 +118,21 @@ def script_text(name: str) -> str:
     return (POWERSHELL_DIR / name).read_text(encoding="utf-8")
 
 
-def enum_name(value) -> str:
-    """An enum as win_powershell returns it ({Type, String, Value}), or as a name or number."""
-    if isinstance(value, dict):
-        value = value.get("String", value.get("Value"))
-    if isinstance(value, int) and not isinstance(value, bool):
-        for name, number in PREFIX_ORIGIN.items():
-            if number == value:
-                return name
-    return "" if value is None else str(value)
+def _address_fields(address: dict) -> tuple:
+    """(AddressState, PrefixOrigin) names of one Get-NetIPAddress row."""
+    where = "the address %s" % excerpt(str(address.get("IPAddress")))
+    return (ADDRESS_STATE.name_of(address.get("AddressState"), "AddressState of " + where),
+            PREFIX_ORIGIN.name_of(address.get("PrefixOrigin"), "PrefixOrigin of " + where))
+
+
+def _skips_as_source(address: dict) -> bool:
+    value = address.get("SkipAsSource")
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise RouteTableError("SkipAsSource of the address %s is %s, not a boolean" % (
+        excerpt(str(address.get("IPAddress"))), excerpt(repr(value))))
 
 
 def _list(value) -> list:
@@ -85,8 +152,8 @@ def _ipv4_or_none(text):
 def source_address(addresses: list, index: int, gateway: str = "") -> str | None:
     """The address that names interface ``index`` (see the module docstring for the rule)."""
     mine = [a for a in addresses if a.get("InterfaceIndex") == index and _ipv4_or_none(a.get("IPAddress"))]
-    eligible = [a for a in mine if enum_name(a.get("AddressState")) == "Preferred" and a.get("SkipAsSource") is not True
-                and enum_name(a.get("PrefixOrigin")) in SOURCE_ORIGINS]
+    eligible = [a for a in mine if _address_fields(a)[0] == "Preferred" and not _skips_as_source(a)
+                and _address_fields(a)[1] in SOURCE_ORIGINS]
     hop = _ipv4_or_none(gateway)
 
     def holds_gateway(address: dict) -> bool:
@@ -97,7 +164,7 @@ def source_address(addresses: list, index: int, gateway: str = "") -> str | None
         return hop is not None and hop in network
 
     if eligible:
-        best = min(eligible, key=lambda a: (not holds_gateway(a), PREFIX_ORIGIN[enum_name(a.get("PrefixOrigin"))],
+        best = min(eligible, key=lambda a: (not holds_gateway(a), PREFIX_ORIGIN.number(_address_fields(a)[1]),
                                             _ipv4_or_none(a["IPAddress"])))
         return best["IPAddress"]
     if mine:
@@ -163,7 +230,8 @@ class WindowsBackend(RouteBackend):
         if not all(isinstance(item, dict) for item in active + persistent + _list(result.get("addresses"))):
             raise RouteTableError("%s returned routes or addresses that are not objects" % READ_SCRIPT)
         self.interfaces = Interfaces(active + persistent, _list(result.get("addresses")))
-        self.cluster = {"node": _list(result.get("cluster_node")), "service": _list(result.get("cluster_service"))}
+        self.cluster = {"node": _list(result.get("cluster_node")), "service": _list(result.get("cluster_service")),
+                        "error": result.get("cluster_node_error") or ""}
         routes = []
         for store, items in (("active", active), ("persistent", persistent)):
             for item in items:
@@ -174,16 +242,19 @@ class WindowsBackend(RouteBackend):
         return parse_get_netroute(routes)
 
     def is_cluster_member(self) -> tuple:
-        """(member, why): the local node listed by Get-ClusterNode, or the cluster service running."""
+        """(member, why): the local node listed by Get-ClusterNode, or else the cluster service running."""
         nodes = [n for n in self.cluster.get("node", []) if isinstance(n, dict)]
         if nodes:
-            return True, "Get-ClusterNode lists this node (state %s)" % enum_name(nodes[0].get("State"))
+            state = CLUSTER_NODE_STATE.name_of(nodes[0].get("State"), "the State of Get-ClusterNode")
+            return True, "Get-ClusterNode lists this node (state %s)" % state
         services = [s for s in self.cluster.get("service", []) if isinstance(s, dict)]
-        status = enum_name(services[0].get("Status")) if services else ""
+        status = SERVICE_STATUS.name_of(services[0].get("Status"), "the Status of ClusSvc") if services else ""
+        asked = ("Get-ClusterNode: %s" % excerpt(str(self.cluster["error"]))) if self.cluster.get("error") else \
+            "Get-ClusterNode does not list this node"
         if status == "Running":
-            return True, "the cluster service ClusSvc is running"
-        return False, ("the cluster service ClusSvc is %s and Get-ClusterNode does not list this node"
-                       % (status.lower() or "not installed"))
+            return True, "the cluster service ClusSvc is running (%s)" % asked
+        return False, "the cluster service ClusSvc is %s (%s)" % (
+            {"": "not installed"}.get(status, status.lower()), asked)
 
     def steps(self, plan: dict) -> list:
         steps = [self._remove(route) for route in plan["remove"]]

@@ -38,7 +38,7 @@ from typing import NamedTuple
 
 import pytest
 import yaml
-from helpers import paths, windows_double, windows_node
+from helpers import paths, win_powershell, windows_double, windows_node
 from helpers.ansible_runner import base_env, run_playbook
 from helpers.fleet import profile
 from helpers.inventory import graph_groups
@@ -208,7 +208,8 @@ def test_install_from_the_tarball(installed):
     assert "imds.azure:" in installed.output and "was installed successfully" in installed.output
     assert re.search(r"'ansible\.windows:[0-9.]+' is already installed", installed.output), installed.output
     manifest = json.loads((installed.install_dir / "ansible_collections/imds/azure/MANIFEST.json").read_text())
-    assert manifest["collection_info"]["dependencies"] == {"ansible.windows": ">=2.0.0"}
+    # The oldest ansible.windows the Windows route tests model win_powershell from.
+    assert manifest["collection_info"]["dependencies"] == {"ansible.windows": ">=" + win_powershell.OLDEST}
     # The Galaxy line (`ansible-galaxy collection install imds.azure`) needs Galaxy, unreachable here.
 
 

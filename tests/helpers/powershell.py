@@ -3,10 +3,24 @@ and a small interpreter for the subset the collection's scripts use, so that a t
 what a script asks instead of recognising it by its identity.
 
 The interpreter runs statement lists of assignments, pipelines of cmdlets with named parameters,
-``if`` on a pipeline, ``@(...)``, ``@{...}``, string, number and array literals, ``$x.Count`` and
-``-gt``/``-eq``/``-ne``. Anything else - a native command, a positional argument, a cmdlet or a
-parameter the double does not implement, a redirection - is refused with ``Refused``, so a script
-can never pass a test by doing something the double merely ignores.
+``if``/``else`` on a pipeline, ``try``/``catch`` (untyped), ``@(...)``, ``@{...}``, script blocks
+(for Select-Object's calculated properties), ``[string]``/``[int]``/``[bool]`` casts, string,
+number and array literals, property access and ``-gt``/``-eq``/``-ne``. Anything else - a native
+command, a positional argument, a cmdlet or a parameter the double does not implement, a
+redirection, a cast it does not know the result of - is refused with ``Refused``, so a script can
+never pass a test by doing something the double merely ignores.
+
+Objects are modelled as Windows PowerShell 5.1 has them: a cmdlet's output is a ``PSObject`` (its
+properties, not a dictionary: win_powershell converts the two differently), an enum property is an
+``Enum`` (the cast ``[string]`` gives its name, ``[int]`` its number), a hashtable is a dict.
+
+Errors follow about_CommonParameters and about_Preference_Variables (Windows PowerShell 5.1): a
+cmdlet reports either a non-terminating error (``NonTerminatingError``: ``-ErrorAction`` or else
+``$ErrorActionPreference`` decides - SilentlyContinue/Ignore drop it, Continue writes it to the
+error stream and goes on, Stop makes it terminating) or a terminating one (``PowerShellError``:
+``-ErrorAction`` does not stop it; only ``try``/``catch`` does). A pipeline assigned to a variable
+gives ``$null`` for no output, the object itself for one, an array for more (about_Assignment_Operators);
+``@(...)`` always gives an array.
 """
 
 from __future__ import annotations
@@ -29,7 +43,68 @@ class Refused(Exception):
 
 
 class PowerShellError(Exception):
-    """A terminating error, as PowerShell would raise it (ErrorActionPreference Stop)."""
+    """A terminating error: it ends the script unless a ``try``/``catch`` around it catches it,
+    whatever ``-ErrorAction`` says. ``exception_type`` is the .NET type the catch block sees."""
+
+    def __init__(self, message: str, exception_type: str = "System.Management.Automation.RuntimeException") -> None:
+        super().__init__(message)
+        self.exception_type = exception_type
+
+
+class NonTerminatingError(PowerShellError):
+    """A non-terminating error (Write-Error in a cmdlet): the error action decides what it does."""
+
+
+class Enum:
+    """A .NET enum value: ``[string]`` gives ``name``, ``[int]`` gives ``value``."""
+
+    def __init__(self, type_name: str, name: str, value: int) -> None:
+        self.type_name, self.name, self.value = type_name, name, value
+
+    def __repr__(self) -> str:
+        return "Enum(%s.%s=%d)" % (self.type_name, self.name, self.value)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Enum) and (self.type_name, self.value) == (other.type_name, other.value)
+
+    def __hash__(self) -> int:
+        return hash((self.type_name, self.value))
+
+
+class PSObject:
+    """An object with properties (a cmdlet's output, Select-Object's rows, a PSCustomObject): not a
+    dictionary for win_powershell's Convert-OutputObject. ``hidden`` holds what the double needs
+    and PowerShell would not show (the route an object stands for)."""
+
+    def __init__(self, type_name: str, properties: dict, hidden=None) -> None:
+        self.type_name = type_name
+        self.properties = dict(properties)
+        self.hidden = hidden
+
+    def get(self, name: str, default=None):
+        for key, value in self.properties.items():
+            if key.lower() == name.lower():
+                return value
+        return default
+
+    def __repr__(self) -> str:
+        return "PSObject(%s, %r)" % (self.type_name, self.properties)
+
+
+class ScriptBlock:
+    """``{ ... }``: run by the interpreter that made it, with ``$_`` bound to one object."""
+
+    def __init__(self, interpreter: "Interpreter", node) -> None:
+        self.interpreter, self.node = interpreter, node
+
+    def invoke(self, current):
+        return self.interpreter.run_block(self.node, current)
+
+
+def error_record(error: PowerShellError) -> PSObject:
+    """``$_`` in a catch block: an ErrorRecord whose Exception has the type and message."""
+    exception = PSObject(error.exception_type, {"Message": str(error)})
+    return PSObject("System.Management.Automation.ErrorRecord", {"Exception": exception})
 
 
 def parse(text: str):
@@ -70,9 +145,13 @@ class Interpreter:
     A cmdlet raises PowerShellError for a non-terminating error the caller may silence with
     ``-ErrorAction SilentlyContinue``."""
 
-    def __init__(self, cmdlets: dict, environment: dict | None = None) -> None:
+    def __init__(self, cmdlets: dict, environment: dict | None = None, error_action: str = "Continue") -> None:
+        """``error_action``: the ``$ErrorActionPreference`` the host sets before the script runs
+        (win_powershell's ``error_action`` option; PowerShell's own default is Continue)."""
         self.cmdlets = {name.lower(): function for name, function in cmdlets.items()}
         self.environment = {k.lower(): v for k, v in (environment or {}).items()}
+        self.error_action = error_action
+        self.errors = []  # the error stream: non-terminating errors written under Continue
 
     def run(self, text: str, parameters: dict | None = None) -> dict:
         """{"changed": ..., "result": ...} as win_powershell returns them (``$Ansible.Changed`` default true)."""
@@ -80,7 +159,7 @@ class Interpreter:
         if errors:
             raise Refused("the script does not parse: %s" % errors)
         root = parse(text).root_node
-        self.variables = {"true": True, "false": False, "null": None,
+        self.variables = {"true": True, "false": False, "null": None, "erroractionpreference": self.error_action,
                           "ansible": {"changed": True, "result": {}}}
         for child in _named(root):
             if child.type == "param_block":
@@ -128,11 +207,15 @@ class Interpreter:
         for statement in _named(statement_list):
             if statement.type == "if_statement":
                 condition, block = [c for c in _named(statement) if c.type in ("pipeline", "statement_block")][:2]
-                if any(c.type in ("elseif_clauses", "else_clause") for c in statement.named_children):
-                    raise Refused("else branches")
+                if any(c.type == "elseif_clauses" for c in statement.named_children):
+                    raise Refused("elseif branches")
+                otherwise = [c for c in statement.named_children if c.type == "else_clause"]
                 if _truthy(self._pipeline(condition)):
-                    inner = [c for c in _named(block) if c.type == "statement_list"]
-                    output += self._statements(inner[0]) if inner else []
+                    output += self._block(block)
+                elif otherwise:
+                    output += self._block([c for c in _named(otherwise[0]) if c.type == "statement_block"][0])
+            elif statement.type == "try_statement":
+                output += self._try(statement)
             elif statement.type == "pipeline":
                 value = self._pipeline(statement)
                 output += value if isinstance(value, list) else ([] if value is None else [value])
@@ -140,11 +223,48 @@ class Interpreter:
                 raise Refused("statement %s" % statement.type)
         return output
 
+    def _block(self, block) -> list:
+        inner = [c for c in _named(block) if c.type == "statement_list"]
+        return self._statements(inner[0]) if inner else []
+
+    def _try(self, statement) -> list:
+        """try { } catch { }: a terminating error in the try block runs the catch block with $_ set."""
+        body = [c for c in _named(statement) if c.type == "statement_block"][0]
+        clauses = [c for c in statement.named_children if c.type == "catch_clauses"]
+        if any(c.type == "finally_clause" for c in statement.named_children) or not clauses:
+            raise Refused("try without catch, or finally")
+        [catch] = _named(clauses[0])
+        if any(c.type == "catch_type_list" for c in catch.named_children):
+            raise Refused("typed catch clauses")
+        try:
+            return self._block(body)
+        except PowerShellError as exc:
+            saved = self.variables.get("_")
+            self.variables["_"] = error_record(exc)
+            try:
+                return self._block([c for c in _named(catch) if c.type == "statement_block"][0])
+            finally:
+                self.variables["_"] = saved
+
+    def run_block(self, script_block, current):
+        """Run a script block's statements with ``$_`` = ``current``; its output (one value or a list)."""
+        saved = self.variables.get("_")
+        self.variables["_"] = current
+        try:
+            body = nodes_in(script_block, "statement_list")[:1]
+            output = self._statements(body[0]) if body else []
+        finally:
+            self.variables["_"] = saved
+        return _unrolled(output)
+
     def _pipeline(self, node):
         node = unwrap(node)
         if node.type == "assignment_expression":
             target, _operator, value = _named(node)
-            self._assign(unwrap(target), self._pipeline(value))
+            result = self._pipeline(value)
+            if unwrap(value).type in ("pipeline_chain", "command"):
+                result = _unrolled(result)
+            self._assign(unwrap(target), result)
             return None
         if node.type == "pipeline_chain":
             elements = _named(node)
@@ -161,7 +281,8 @@ class Interpreter:
 
     def _assign(self, target, value) -> None:
         if target.type == "variable":
-            self.variables[target.text.decode()[1:].lower()] = value
+            if target.text.decode().lower() != "$null":  # $null = ... discards the output
+                self.variables[target.text.decode()[1:].lower()] = value
             return
         if target.type == "member_access" and target.text.decode().lower() in ("$ansible.changed", "$ansible.result"):
             self.variables["ansible"][target.text.decode().split(".")[1].lower()] = value
@@ -193,10 +314,22 @@ class Interpreter:
             return self._hash(node)
         if kind == "member_access":
             owner, member = _named(node)
-            value, name = self._expression(owner), member.text.decode().lower()
-            if name == "count":
+            value, name = self._expression(owner), member.text.decode()
+            if isinstance(value, PSObject) and value.get(name, _MISSING) is not _MISSING:
+                return value.get(name)
+            if name.lower() == "count":
                 return len(_as_list(value))
-            raise Refused("member %s" % name)
+            if isinstance(value, dict) and value is not self.variables["ansible"]:
+                return value.get(name)
+            raise Refused("member %s of %r" % (name, value))
+        if kind == "expression_with_unary_operator":
+            [operand] = _named(node)
+            return self._expression(operand)
+        if kind == "cast_expression":
+            type_node, operand = _named(node)
+            return cast(type_node.text.decode().strip("[]").lower(), self._expression(operand))
+        if kind == "script_block_expression":
+            return ScriptBlock(self, node)
         if kind == "comparison_expression":
             left, operator, right = _named(node)
             a, b, op = self._expression(left), self._expression(right), operator.text.decode().lower()
@@ -219,7 +352,8 @@ class Interpreter:
 
     def _hash(self, node) -> dict:
         table = {}
-        for entry in nodes_in(node, "hash_entry"):
+        body = [c for c in node.named_children if c.type == "hash_literal_body"]
+        for entry in [c for c in (body[0].named_children if body else []) if c.type == "hash_entry"]:
             key, value = [c for c in _named(entry) if c.type != "assignement_operator"][:2]
             table[key.text.decode()] = self._pipeline(value)
         return table
@@ -236,13 +370,18 @@ class Interpreter:
         function = self.cmdlets.get(name.lower())
         if function is None:
             raise Refused("the double does not implement %s" % name)
-        action = str(parameters.pop("ErrorAction", "Stop"))
+        action = str(parameters.pop("ErrorAction", self.variables["erroractionpreference"])).lower()
+        if action not in ("stop", "continue", "silentlycontinue", "ignore"):
+            raise Refused("error action %s" % action)
         try:
             return _as_list(function(parameters, pipeline_input))
-        except PowerShellError:
-            if action == "SilentlyContinue":
-                return []
-            raise
+        except NonTerminatingError as exc:
+            if action == "stop":
+                # ActionPreferenceStopException: the error becomes terminating, catchable.
+                raise PowerShellError(str(exc), exc.exception_type) from exc
+            if action == "continue":
+                self.errors.append(str(exc))
+            return []
 
     def _parameters(self, node) -> dict:
         parameters = {}
@@ -289,6 +428,53 @@ def _as_list(value) -> list:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+_MISSING = object()
+
+
+def _unrolled(output: list):
+    """What a variable receives from a pipeline: $null, the one object, or an array."""
+    if not output:
+        return None
+    return output[0] if len(output) == 1 else output
+
+
+def cast(type_name: str, value):
+    """``[string]``, ``[int]`` and ``[bool]`` as Windows PowerShell 5.1 converts the values the
+    collection's scripts cast (about_Type_Conversion); anything else is refused."""
+    if type_name == "string":
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "True" if value else "False"
+        if isinstance(value, Enum):
+            return value.name
+        if isinstance(value, (str, int)):
+            return str(value)
+        if isinstance(value, list):  # $OFS, a space by default
+            return " ".join(cast("string", item) for item in value)
+        raise Refused("[string] of %r" % (value,))
+    if type_name == "int":
+        if value is None:
+            return 0
+        if isinstance(value, Enum):
+            value = value.value
+        if isinstance(value, bool):
+            return int(value)
+        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+            value = int(value)
+        if isinstance(value, int):
+            if not -2 ** 31 <= value < 2 ** 31:
+                raise PowerShellError("Cannot convert value \"%s\" to type \"System.Int32\". Error: \"Value was either "
+                                      "too large or too small for an Int32.\"" % value, "System.InvalidCastException")
+            return value
+        raise Refused("[int] of %r" % (value,))
+    if type_name == "bool":
+        if isinstance(value, (bool, int, str, type(None), list)) and not isinstance(value, Enum):
+            return _truthy(value)
+        raise Refused("[bool] of %r" % (value,))
+    raise Refused("the cast [%s]" % type_name)
 
 
 def _truthy(value) -> bool:

@@ -2,9 +2,24 @@
 return from a Windows Server node, without a Windows machine (none can be had here).
 
 It behaves as Windows does, as far as the route code can tell:
+- win_powershell itself is modelled from the real ``win_powershell.ps1`` of one ansible.windows
+  release (``release``: 2.1.0, the oldest galaxy.yml allows, 3.3.0 pinned for development, or 3.8.0,
+  the newest; see helpers/win_powershell.py): its options checked as Ansible.Basic checks them, its
+  ``error_action`` default (``continue``) as the script's starting ``$ErrorActionPreference``, its
+  ``depth`` default, ``Convert-OutputObject`` with the release's branches (an enum becomes
+  ``{Type, String, Value}`` only while depth >= 0; deeper it is passed raw) and Ansible.Basic's
+  ``ConvertTo-Json`` on Windows PowerShell 5.1 (a raw enum becomes its number): the test gets the
+  JSON Windows would send, decoded;
 - it runs the script it receives through ``helpers.powershell.Interpreter`` (a real PowerShell
   grammar), acting on the cmdlet calls and parameters the script makes and refusing what it does
   not implement; it never recognises a script by its identity;
+- the cmdlets return objects with enum properties, as Windows does (NetTCPIP's MSFT_NetIPAddress
+  ``AddressState`` and ``PrefixOrigin``, MSFT_NetRoute ``Store``, ServiceController ``Status``
+  (System.ServiceProcess.ServiceControllerStatus), ClusterNode ``State``), with the numbers of
+  Microsoft's documentation of each enum; their errors are non-terminating where the cmdlet writes
+  one (Get-NetRoute and Get-Service finding nothing, Get-Command not finding a command) and
+  Get-ClusterNode's failure is terminating by default (``cluster_node_failure``: the cmdlet may throw
+  when the cluster service is stopped; both kinds are tested);
 - it honours check mode the way win_powershell does (a script without SupportsShouldProcess is
   skipped, ``changed: true``, ``skipped, running in check mode``);
 - it keeps the active and the persistent route stores apart (Get-NetRoute without -PolicyStore
@@ -22,15 +37,40 @@ import base64
 import copy
 import ipaddress
 
-from helpers.powershell import Interpreter, PowerShellError
+import json
+import urllib.parse
 
+from emulator import instance
+from helpers.powershell import Enum, Interpreter, NonTerminatingError, PowerShellError, PSObject
+from helpers.win_powershell import Release
+
+# Enum numbers from Microsoft's documentation of each type.
+# MSFT_NetRoute.Store / MSFT_NetIPAddress PolicyStore (NetTCPIP, "MSFT_NetRoute class").
 STORES = {"ActiveStore": 1, "PersistentStore": 0}
+# The ansible.windows release a node models unless told (tests switch it to the oldest and newest).
+DEFAULT_RELEASE = {"version": "3.3.0"}
+# MSFT_NetIPAddress.PrefixOrigin and .AddressState ("MSFT_NetIPAddress class").
 PREFIX_ORIGIN = {"Other": 0, "Manual": 1, "WellKnown": 2, "Dhcp": 3, "RouterAdvertisement": 4}
+ADDRESS_STATE = {"Invalid": 0, "Tentative": 1, "Duplicate": 2, "Deprecated": 3, "Preferred": 4}
+# System.ServiceProcess.ServiceControllerStatus (.NET Framework 4.x reference).
+SERVICE_STATUS = {"Stopped": 1, "StartPending": 2, "StopPending": 3, "Running": 4, "ContinuePending": 5,
+                  "PausePending": 6, "Paused": 7}
+# CLUSTER_NODE_STATE (clusapi.h), which the FailoverClusters module's ClusterNodeState mirrors.
+CLUSTER_NODE_STATE = {"Unknown": -1, "Up": 0, "Down": 1, "Paused": 2, "Joining": 3}
+TYPE_NAMES = {
+    "Store": "Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetRoute.Store",
+    "PrefixOrigin": "Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetIPAddress.PrefixOrigin",
+    "AddressState": "Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetIPAddress.AddressState",
+    "Status": "System.ServiceProcess.ServiceControllerStatus",
+    "State": "Microsoft.FailoverClusters.PowerShell.ClusterNodeState",
+}
+TABLES = {"Store": STORES, "PrefixOrigin": PREFIX_ORIGIN, "AddressState": ADDRESS_STATE, "Status": SERVICE_STATUS,
+          "State": CLUSTER_NODE_STATE}
 
 
-def enum(type_name: str, name: str, value: int) -> dict:
-    """An enum as win_powershell returns it."""
-    return {"Type": type_name, "String": name, "Value": value}
+def enum(kind: str, name: str) -> Enum:
+    """An enum value of one of the types above, with its documented number."""
+    return Enum(TYPE_NAMES[kind], name, TABLES[kind][name])
 
 
 class WindowsRouteDouble:
@@ -39,7 +79,10 @@ class WindowsRouteDouble:
 
     def __init__(self, interfaces: dict, routes: list, cluster_node_state: str | None = None,
                  cluster_service: str | None = "Running", failover_clustering_module: bool = True,
-                 primary_index: int | None = None) -> None:
+                 primary_index: int | None = None, release: str | None = None,
+                 cluster_node_failure: str = "terminating") -> None:
+        self.release = Release(release or DEFAULT_RELEASE["version"])
+        self.cluster_node_failure = cluster_node_failure
         self.interfaces = copy.deepcopy(interfaces)
         self.routes = [dict(r) for r in routes]
         self.cluster_node_state = cluster_node_state
@@ -58,26 +101,39 @@ class WindowsRouteDouble:
             return self.imds_attempt(module_args)
         if module_name != "ansible.windows.win_powershell":
             raise AssertionError("the Windows double has no module %s" % module_name)
-        script = module_args["script"]
+        try:
+            params = self.release.validated(module_args)
+        except ValueError as exc:  # Ansible.Basic fails the module before it runs
+            return {"failed": True, "changed": False, "msg": str(exc)}
+        script = params["script"]
         if check_mode and "SupportsShouldProcess" not in script:
             return {"changed": True, "msg": "skipped, running in check mode", "output": [], "error": []}
         before = copy.deepcopy(self.routes)
+        interpreter = self.interpreter(params["error_action"])
         try:
-            outcome = self.interpreter().run(script, module_args.get("parameters"))
+            outcome = interpreter.run(script, params.get("parameters"))
         except PowerShellError as exc:
             self.routes = before  # a terminating error in the middle leaves what was done; ours do one change
             return {"failed": True, "changed": False, "msg": "Unhandled exception while executing script: %s" % exc,
-                    "error": [{"exception": {"message": str(exc)}}], "output": []}
-        self.scripts.append((module_args.get("parameters") or {}, outcome["changed"]))
-        return {"changed": outcome["changed"], "result": outcome["result"], "output": [], "error": []}
+                    "error": self._errors(interpreter) + [{"exception": {"message": str(exc)}}], "output": []}
+        self.scripts.append((params.get("parameters") or {}, outcome["changed"]))
+        result = {"changed": outcome["changed"], "result": self.release.convert(outcome["result"], params["depth"]),
+                  "output": [], "error": self._errors(interpreter)}
+        return json.loads(self.release.module_json(result))
 
-    def interpreter(self) -> Interpreter:
+    @staticmethod
+    def _errors(interpreter: Interpreter) -> list:
+        return [{"exception": {"message": message}} for message in interpreter.errors]
+
+    def interpreter(self, error_action: str = "continue") -> Interpreter:
+        """The runspace win_powershell opens: its error_action option as $ErrorActionPreference."""
+        preference = {"stop": "Stop", "continue": "Continue", "silently_continue": "SilentlyContinue"}[error_action]
         return Interpreter({
             "Get-NetRoute": self.get_netroute, "New-NetRoute": self.new_netroute,
             "Remove-NetRoute": self.remove_netroute, "Get-NetIPAddress": self.get_netipaddress,
             "Select-Object": select_object, "Get-Command": self.get_command, "Get-ClusterNode": self.get_clusternode,
             "Get-Service": self.get_service,
-        }, environment={"COMPUTERNAME": "NODE1"})
+        }, environment={"COMPUTERNAME": "NODE1"}, error_action=preference)
 
     def imds_attempt(self, args: dict) -> dict:
         """One HTTP attempt as imds.azure.win_imds_attempt reports it: IMDS answers when the route
@@ -90,11 +146,25 @@ class WindowsRouteDouble:
             return {"response": "", "received": 0, "complete": False, "limit_reached": False, "elapsed": 0.0,
                     "error": {"kind": "connect_timeout", "code": "TimedOut",
                               "message": "A connection attempt failed because the connected party did not respond"}}
-        body = self.vm_id.encode("ascii")
-        raw = (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\n"
-               b"Connection: close\r\n\r\n%s" % (len(body), body))
+        body, content_type = self._instance_answer(request.split(" ", 2)[1])
+        raw = (b"HTTP/1.1 200 OK\r\nContent-Type: %s; charset=utf-8\r\nContent-Length: %d\r\n"
+               b"Connection: close\r\n\r\n%s" % (content_type, len(body), body))
         return {"response": base64.b64encode(raw).decode("ascii"), "received": len(raw), "complete": True,
                 "limit_reached": False, "error": None, "elapsed": 0.01}
+
+    def _instance_answer(self, target: str) -> tuple:
+        """(body, content type) of an /metadata/instance request, from the emulator's seed VM (whose
+        vmId this node has); the double answers no other IMDS path."""
+        path, _question, query = target.partition("?")
+        parameters = urllib.parse.parse_qs(query)
+        if not path.startswith("/metadata/instance") or "api-version" not in parameters:
+            raise AssertionError("the Windows node double answers /metadata/instance only, not %r" % target)
+        document = instance.filter_for_version(instance.load_profile(), parameters["api-version"][0])
+        document["compute"]["vmId"] = self.vm_id
+        node = instance.navigate(document, [part for part in path.split("/")[3:] if part])
+        if parameters.get("format") == ["text"]:
+            return instance.render_text(node).encode("utf-8"), b"text/plain"
+        return json.dumps(node).encode("utf-8"), b"application/json"
 
     # -- cmdlets -----------------------------------------------------------------------------------
 
@@ -108,28 +178,27 @@ class WindowsRouteDouble:
             str(r[key]) == str(parameters[key]) for key in ("DestinationPrefix", "InterfaceIndex", "NextHop")
             if key in parameters)]
         if not found:
-            raise PowerShellError("No matching MSFT_NetRoute objects found by CIM query for instances of the "
-                                  "ROOT/StandardCimv2/MSFT_NetRoute class on the  CIM server")
+            raise NonTerminatingError("No matching MSFT_NetRoute objects found by CIM query for instances of the "
+                                      "ROOT/StandardCimv2/MSFT_NetRoute class on the  CIM server")
         return [self._route_object(r) for r in found]
 
-    def _route_object(self, route: dict) -> dict:
+    def _route_object(self, route: dict) -> PSObject:
         interface = self.interfaces[route["InterfaceIndex"]]
-        return {"DestinationPrefix": route["DestinationPrefix"], "NextHop": route["NextHop"],
-                "InterfaceIndex": route["InterfaceIndex"], "InterfaceAlias": interface["alias"],
-                "RouteMetric": route["RouteMetric"], "InterfaceMetric": interface["metric"],
-                "Store": enum("Microsoft.PowerShell.Cmdletization.GeneratedTypes.NetRoute.Store", route["Store"],
-                              STORES[route["Store"]]),
-                "_route": route}
+        return PSObject("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/MSFT_NetRoute", {
+            "DestinationPrefix": route["DestinationPrefix"], "NextHop": route["NextHop"],
+            "InterfaceIndex": route["InterfaceIndex"], "InterfaceAlias": interface["alias"],
+            "RouteMetric": route["RouteMetric"], "InterfaceMetric": interface["metric"],
+            "Store": enum("Store", route["Store"])}, hidden=route)
 
     def new_netroute(self, parameters: dict, pipeline_input) -> list:
         _only(parameters, {"DestinationPrefix", "InterfaceIndex", "NextHop", "RouteMetric", "PolicyStore"},
               "New-NetRoute")
         if self.fail_next_add:
             message, self.fail_next_add = self.fail_next_add, None
-            raise PowerShellError(message)
+            raise NonTerminatingError(message)
         index = int(parameters["InterfaceIndex"])
         if index not in self.interfaces:
-            raise PowerShellError("The interface index %d does not exist" % index)
+            raise NonTerminatingError("The interface index %d does not exist" % index)
         ipaddress.ip_network(parameters["DestinationPrefix"])
         ipaddress.IPv4Address(parameters.get("NextHop", "0.0.0.0"))
         created = []
@@ -139,7 +208,7 @@ class WindowsRouteDouble:
                      "InterfaceIndex": index, "RouteMetric": int(parameters.get("RouteMetric", 256)), "Store": store}
             if any(all(r[k] == route[k] for k in ("DestinationPrefix", "NextHop", "InterfaceIndex", "Store"))
                    for r in self.routes):
-                raise PowerShellError("Instance MSFT_NetRoute already exists")
+                raise NonTerminatingError("Instance MSFT_NetRoute already exists")
             self.routes.append(route)
             created.append(self._route_object(route))
         return created
@@ -149,7 +218,7 @@ class WindowsRouteDouble:
         if parameters.get("Confirm") is not False:
             raise AssertionError("Remove-NetRoute would prompt without -Confirm:$false")
         for item in pipeline_input or []:
-            self.routes.remove(item["_route"])
+            self.routes.remove(item.hidden)
         return []
 
     def get_netipaddress(self, parameters: dict, pipeline_input) -> list:
@@ -157,37 +226,44 @@ class WindowsRouteDouble:
         found = []
         for index, interface in sorted(self.interfaces.items()):
             for address in interface["addresses"]:
-                origin = address.get("PrefixOrigin", "Dhcp")
-                state = address.get("AddressState", "Preferred")
-                found.append({"InterfaceIndex": index, "InterfaceAlias": interface["alias"],
-                              "IPAddress": address["IPAddress"], "PrefixLength": address.get("PrefixLength", 24),
-                              "PrefixOrigin": enum("NetIPAddress.PrefixOrigin", origin, PREFIX_ORIGIN[origin]),
-                              "AddressState": enum("NetIPAddress.AddressState", state, 4),
-                              "SkipAsSource": bool(address.get("SkipAsSource", False))})
+                found.append(PSObject("Microsoft.Management.Infrastructure.CimInstance#ROOT/StandardCimv2/"
+                                      "MSFT_NetIPAddress", {
+                                          "InterfaceIndex": index, "InterfaceAlias": interface["alias"],
+                                          "IPAddress": address["IPAddress"],
+                                          "PrefixLength": address.get("PrefixLength", 24),
+                                          "PrefixOrigin": enum("PrefixOrigin", address.get("PrefixOrigin", "Dhcp")),
+                                          "AddressState": enum("AddressState", address.get("AddressState", "Preferred")),
+                                          "SkipAsSource": bool(address.get("SkipAsSource", False))}))
         return found
 
     def get_command(self, parameters: dict, pipeline_input) -> list:
         _only(parameters, {"Name"}, "Get-Command")
         if parameters["Name"] == "Get-ClusterNode" and self.failover_clustering_module:
-            return [{"Name": "Get-ClusterNode", "CommandType": "Cmdlet"}]
-        raise PowerShellError("The term '%s' is not recognized as the name of a cmdlet" % parameters["Name"])
+            return [PSObject("System.Management.Automation.CmdletInfo",
+                             {"Name": "Get-ClusterNode", "CommandType": "Cmdlet"})]
+        raise NonTerminatingError("The term '%s' is not recognized as the name of a cmdlet, function, script file, "
+                                  "or operable program." % parameters["Name"],
+                                  "System.Management.Automation.CommandNotFoundException")
 
     def get_clusternode(self, parameters: dict, pipeline_input) -> list:
         _only(parameters, {"Name"}, "Get-ClusterNode")
+        failure = {"terminating": PowerShellError, "non-terminating": NonTerminatingError}[self.cluster_node_failure]
         if self.cluster_service != "Running":
-            raise PowerShellError("The cluster service is not running.")
+            raise failure("The cluster service is not running.  Make sure that the service is running on all nodes "
+                          "in the cluster.", "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
         if self.cluster_node_state is None or parameters["Name"] != "NODE1":
-            raise PowerShellError("The cluster node '%s' was not found." % parameters["Name"])
-        state = enum("Microsoft.FailoverClusters.PowerShell.ClusterNodeState", self.cluster_node_state, 0)
-        return [{"Name": "NODE1", "State": state}]
+            raise failure("The cluster node '%s' was not found." % parameters["Name"],
+                          "Microsoft.FailoverClusters.PowerShell.ClusterCmdletException")
+        return [PSObject("Microsoft.FailoverClusters.PowerShell.ClusterNode",
+                         {"Name": "NODE1", "State": enum("State", self.cluster_node_state)})]
 
     def get_service(self, parameters: dict, pipeline_input) -> list:
         _only(parameters, {"Name"}, "Get-Service")
         if self.cluster_service is None or parameters["Name"] != "ClusSvc":
-            raise PowerShellError("Cannot find any service with service name '%s'." % parameters["Name"])
-        status = enum("System.ServiceProcess.ServiceControllerStatus", self.cluster_service,
-                      4 if self.cluster_service == "Running" else 1)
-        return [{"Name": "ClusSvc", "Status": status}]
+            raise NonTerminatingError("Cannot find any service with service name '%s'." % parameters["Name"],
+                                      "Microsoft.PowerShell.Commands.ServiceCommandException")
+        return [PSObject("System.ServiceProcess.ServiceController",
+                         {"Name": "ClusSvc", "Status": enum("Status", self.cluster_service)})]
 
     # -- what a test looks at ----------------------------------------------------------------------
 
@@ -229,9 +305,26 @@ class WindowsRouteDouble:
 
 
 def select_object(parameters: dict, pipeline_input) -> list:
+    """Select-Object -Property: a new object per input with the named properties (values kept as
+    they are, enums included) and calculated ones (``@{ n = 'Name'; e = { ... } }``; the keys
+    Name/N/Label/L and Expression/E of the cmdlet's documentation)."""
     _only(parameters, {"Property"}, "Select-Object")
-    names = parameters["Property"] if isinstance(parameters["Property"], list) else [parameters["Property"]]
-    return [{name: item.get(name) for name in names} for item in pipeline_input or []]
+    wanted = parameters["Property"] if isinstance(parameters["Property"], list) else [parameters["Property"]]
+    rows = []
+    for item in pipeline_input or []:
+        row = {}
+        for spec in wanted:
+            if isinstance(spec, str):
+                row[spec] = item.get(spec)
+                continue
+            keys = {key.lower(): value for key, value in spec.items()}
+            name = keys.get("n", keys.get("name", keys.get("l", keys.get("label"))))
+            expression = keys.get("e", keys.get("expression"))
+            if not isinstance(name, str) or not hasattr(expression, "invoke") or len(keys) != 2:
+                raise AssertionError("the double's Select-Object takes names and @{ n = ...; e = { ... } } only")
+            row[name] = expression.invoke(item)
+        rows.append(PSObject("Selected." + item.type_name, row))
+    return rows
 
 
 def _only(parameters: dict, allowed: set, cmdlet: str) -> None:
@@ -247,8 +340,9 @@ def _store(name: str) -> str:
 
 
 def cluster_node(static_gateway: bool = True, fixed: str = "", cluster_addresses: bool = True, **options):
-    """The failover-cluster node of Microsoft's docs: NIC 7 (10.0.1.10, interface metric 10, the
-    cluster's IP addresses 10.0.1.15 and 10.0.1.63 on it too), the cluster virtual adapter 12
+    """The failover-cluster node of Microsoft's docs: NIC 7 (10.0.1.10, interface metric 10, two
+    cluster IP addresses on it too: 10.0.1.15 as in the docs' ``route print``, and 10.0.1.5 in place of
+    the docs' 10.0.1.63 so that one is numerically lower than the node's own), the cluster virtual adapter 12
     (169.254.1.156, metric 15), loopback 1. ``fixed``: "active", "persistent", "both" or "cluster"
     (the route a previous run - or a wrong hand - left)."""
     nic = [{"IPAddress": "10.0.1.10", "PrefixLength": 26, "PrefixOrigin": "Dhcp"}]

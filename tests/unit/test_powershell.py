@@ -23,10 +23,14 @@ SERVER_2016_CMDLETS = {"Get-NetRoute", "New-NetRoute", "Remove-NetRoute", "Get-N
 
 
 def inline_role_scripts() -> list:
-    """(file, task name, script) of every win_powershell task with an inline script in the roles."""
+    """(file, task name, script) of every win_powershell task with an inline script in the roles and
+    the collection's playbooks (their plays' tasks)."""
     found = []
-    for tasks in sorted((ROOT / "roles").rglob("*.yml")):
-        for task in _tasks(yaml.safe_load(tasks.read_text(encoding="utf-8"))):
+    for tasks in sorted((ROOT / "roles").rglob("*.yml")) + sorted((ROOT / "playbooks").glob("*.yml")):
+        data = yaml.safe_load(tasks.read_text(encoding="utf-8"))
+        if tasks.parent.name == "playbooks":
+            data = [task for play in data for task in play.get("tasks", [])]
+        for task in _tasks(data):
             for name in ("ansible.windows.win_powershell", "win_powershell"):
                 if isinstance(task.get(name), dict) and "script" in task[name]:
                     found.append((tasks, task.get("name", "?"), task[name]["script"]))
