@@ -161,7 +161,11 @@ from ansible_collections.imds.azure.plugins.module_utils._zip_import import comp
 
 compile_once()  # before the imports below: see _zip_import
 
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsNotFoundError
+from ansible_collections.imds.azure.plugins.module_utils._errors import (
+    ImdsBadResponseError,
+    ImdsNotFoundError,
+    ImdsRequestError,
+)
 from ansible_collections.imds.azure.plugins.module_utils._facts import (
     FACT_NAME,
     InstanceDocumentError,
@@ -187,6 +191,11 @@ def gather(params: dict, **context) -> dict:
     ``context`` (transport, environ) is given when this runs on the controller for a
     Windows host, through the action plugin.
     """
+    if params["include_user_data"] and not params.get("_seal_to"):
+        raise ImdsRequestError(
+            "include_user_data needs the imds.azure.metadata_facts action plugin, which seals the user data so that no "
+            "connection prints it; ansible.builtin.gather_facts (and ansible_facts_modules) run the module without "
+            "it. Gather user data in a task of imds.azure.metadata_facts, or leave include_user_data out.")
     client = client_from_params(params, **context)
     result = client.instance()
     try:
