@@ -34,6 +34,12 @@ options:
     description:
       - Keep C(compute.userData) (base64 text) in the fact.
       - Off by default because facts are cached and logged, and user data often holds secrets.
+      - When V(true), the answer crosses the connection sealed to a key pair the action plugin makes for the
+        task (as for M(imds.azure.identity_token)), and the task result is hidden from output (as C(no_log)
+        does); the fact is set all the same. C(async) is refused then.
+      - Refused when the module runs without its action plugin, as in a play's own fact gathering
+        (C(ansible_facts_modules), M(ansible.builtin.gather_facts), M(imds.azure.gather_facts)), where nothing
+        would seal the user data. Gather it in a task of this module instead.
     type: bool
     default: false
   include_loadbalancer:

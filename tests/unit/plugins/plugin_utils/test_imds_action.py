@@ -65,8 +65,8 @@ class FakeWindowsAction:
         if isinstance(answer, Exception):
             raise answer
         if self.seals and module_args.get("seal_to"):
-            answer = dict(answer, response="", sealed=DOUBLE.seal(module_args["seal_to"],
-                                                                   base64.b64decode(answer["response"])))
+            raw = base64.b64decode(answer["response"])
+            answer = dict(answer, response="", sealed=DOUBLE.seal(module_args["seal_to"], raw))
         self.crossed.append(json.dumps(answer))
         return answer
 
