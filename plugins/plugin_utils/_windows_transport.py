@@ -142,7 +142,7 @@ def response_from_attempt(result: dict, endpoint: Endpoint, method: str, path: s
     if result.get("failed") or "error" not in result or "response" not in result:
         raise ImdsHostModuleError(
             "%s did not run on the host, so no request reached IMDS at %s: %s" % (
-                ATTEMPT_MODULE, url, result.get("msg") or "it returned no answer"), url=url)
+                ATTEMPT_MODULE, url, excerpt(str(result.get("msg") or "it returned no answer"))), url=url)
     if result["error"]:
         raise _attempt_error(result["error"], url, connect_timeout, read_timeout)
     raw = _opened(result, sealing, url) if sealing is not None else _decoded(result, url)

@@ -147,3 +147,29 @@ def test_fact_gathering_refuses_user_data_it_cannot_seal(tmp_path, windows_colle
     # failure does not have: a separate, older problem of that plugin.)
     assert "include_user_data needs the imds.azure.metadata_facts action plugin" in json.dumps(
         run.task("Gathering Facts", "lin1")["result"])
+
+
+def test_user_data_facts_refuse_async_and_a_seal_key_from_the_task(tmp_path, make_emulator):
+    """include_user_data makes metadata_facts' answer secret: async is refused (async_status would show the job's
+    result), as is a task that sets the action's own _seal_to option."""
+    emulator = make_emulator(rate_limit=None)
+    playbook = """- hosts: all
+  gather_facts: false
+  tasks:
+    - name: async user data
+      imds.azure.metadata_facts:
+        include_user_data: true
+      async: 30
+      poll: 1
+      ignore_errors: true
+    - name: own key
+      imds.azure.metadata_facts:
+        include_user_data: true
+        _seal_to: AAAA
+      ignore_errors: true
+"""
+    run = run_playbook(tmp_path, playbook, env={"AZURE_IMDS_ENDPOINT": emulator.url})
+    assert run.rc == 0, run.output
+    assert "does not support async for a secret answer" in run.task("async user data")["result"]["msg"]
+    assert "_seal_to is set by the imds.azure action plugins only" in run.task("own key")["result"]["msg"]
+    assert emulator.requests == []

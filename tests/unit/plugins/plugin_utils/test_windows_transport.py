@@ -212,3 +212,9 @@ def test_the_hosts_error_text_is_shortened_and_stripped():
     message = str(caught.value)
     assert "\x1b" not in message and "\x07" not in message and "\r" not in message and "\n" not in message
     assert len(message) < 600 and "System.IO.IOException" in message
+
+
+def test_a_host_failure_message_is_shortened_and_stripped():
+    with pytest.raises(ImdsHostModuleError) as caught:
+        answer({"failed": True, "msg": "\x1b]0;owned\x07" + "C" * 5000})
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value) and len(str(caught.value)) < 400
