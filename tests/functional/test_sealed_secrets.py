@@ -23,7 +23,7 @@ import os
 import pytest
 from helpers import ssh_standin
 from helpers.ansible_runner import run_playbook
-from helpers.token_leaks import captured, leaked
+from helpers.token_leaks import GET_TOKENS, captured, leaked
 from helpers.windows_double import inventory_file
 
 USER_DATA_TEXT = b"join-token 7c41e9a0b2d85f36 for the cluster"
@@ -37,17 +37,7 @@ HOST_VARS = {
     "win_fixed": {"ansible_connection": "imds_test.windows_double.winrm_logging"},
 }
 
-TASKS = """    - name: token
-      imds.azure.identity_token:
-        resource: https://vault.azure.net
-      register: vault_token
-    - name: raw token path
-      imds.azure.metadata_info:
-        path: identity/oauth2/token
-        query:
-          resource: https://management.azure.com/
-      register: raw_token
-    - name: user data
+TASKS = GET_TOKENS + """    - name: user data
       imds.azure.metadata_info:
         path: instance/compute/userData
         format: text

@@ -23,20 +23,11 @@ description:
   - Only for the imds.azure tests, which have no Windows machine.
 """
 
-from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.connection.local import Connection as LocalConnection
-from ansible.utils.display import Display
-
-display = Display()
+from ansible_collections.imds_test.windows_double.plugins.connection.winrm_logging import (
+    Connection as WinrmLogging,
+)
 
 
-class Connection(LocalConnection):
+class Connection(WinrmLogging):
     transport = "imds_test.windows_double.winrm_unfixed"
-
-    def exec_command(self, cmd, in_data=None, sudoable=True):
-        rc, stdout, stderr = super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
-        out, err = to_text(stdout), to_text(stderr)
-        display.vvvvv("WINRM RESULT <Response code %d, out %r, err %r>" % (rc, out, err))
-        display.vvvvvv("WINRM STDOUT %s" % out)
-        display.vvvvvv("WINRM STDERR %s" % err)
-        return rc, stdout, stderr
+    honours_no_log = False
