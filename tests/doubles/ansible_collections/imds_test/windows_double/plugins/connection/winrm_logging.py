@@ -5,8 +5,10 @@
 """TEST DOUBLE: the local connection, printing each command's output as ansible.builtin.winrm does.
 
 ansible-core's winrm connection prints every command's raw stdout and stderr at -vvvvv
-(``WINRM RESULT <Response code ..., out ..., err ...>``) unless the play context says no_log.
-(and ``WINRM STDOUT``/``WINRM STDERR`` at -vvvvvv). A module's raw output is its whole result. This connection does exactly that printing, with the same no_log rule,
+(``WINRM RESULT <Response code ..., out ..., err ...>``, and ``WINRM STDOUT``/``WINRM STDERR`` at
+-vvvvvv) unless the play context says no_log. A module's raw output is its whole result. This
+connection does exactly that printing, with the same no_log rule (source: ansible-core 2.19.14
+``lib/ansible/plugins/connection/winrm.py``, ``_winrm_exec``),
 so the tests can show what a WinRM user at -vvvvv would see.
 """
 
