@@ -21,7 +21,8 @@ from ansible_collections.imds.azure.plugins.modules import (  # noqa: F401  pyli
     metadata_info,
     scheduled_events,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import run_imds_module
+from ansible_collections.imds.azure.plugins.module_utils._seal import sealed_result
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import opened_result, run_imds_module, sealed_args
 from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import ATTEMPT_MODULE
 from helpers.windows_double import attempt_double_module
 
@@ -127,3 +128,17 @@ def test_other_answers_are_not_sealed():
 def test_the_seal_option_is_the_actions_own():
     with pytest.raises(AnsibleActionFail, match="_seal_to is set by the imds.azure action plugins only"):
         run_imds_module(FakeWindowsAction([]), "imds.azure.identity_token", {"resource": "r", "_seal_to": "x"}, {})
+
+
+def test_posix_results_are_opened_and_an_unsealed_secret_is_refused():
+    args, sealing = sealed_args({"resource": "r"}, secret=True)
+    crossed = dict(sealed_result(args["_seal_to"], dict(TOKEN, changed=False)),
+                   invocation={"module_args": dict(args)})
+    opened = opened_result(crossed, sealing, "imds.azure.identity_token")
+    assert opened["access_token"] == TOKEN["access_token"] and "sealed" not in opened
+    assert opened["invocation"]["module_args"] == {"resource": "r"}
+    failure = {"failed": True, "msg": "IMDS refused"}
+    assert opened_result(failure, sealing, "imds.azure.identity_token") is failure  # failures hold no secret
+    with pytest.raises(AnsibleActionFail, match="returned a secret answer unsealed"):
+        opened_result(dict(TOKEN, changed=False), sealing, "imds.azure.identity_token")
+    assert sealed_args({"resource": "r"}, secret=False) == ({"resource": "r"}, None)
