@@ -86,7 +86,7 @@ def sealed_args(module_args: dict, secret: bool):
     if SEAL_OPTION in module_args:
         raise AnsibleActionFail("%s is set by the imds.azure action plugins only; leave it out of the task." % SEAL_OPTION)
     if not secret:
-        return module_args, None
+        return dict(module_args), None  # a copy: _execute_module adds its _ansible_* keys to what it is given
     from ansible_collections.imds.azure.plugins.plugin_utils._sealing import SealingKey  # pylint: disable=import-outside-toplevel
 
     sealing = SealingKey()
