@@ -3,12 +3,18 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
 """Action plugin of imds.azure.metadata_facts: the module itself on POSIX hosts; on Windows hosts the
-module's logic on the controller, with each HTTP attempt made on the host."""
+module's logic on the controller, with each HTTP attempt made on the host. With include_user_data the
+answer is sealed on the host and the result hidden from output, as for metadata_info."""
 
 from __future__ import annotations
+
+from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import ImdsModuleAction
 
 
 class ActionModule(ImdsModuleAction):
     MODULE_NAME = "imds.azure.metadata_facts"
+
+    def answers_are_secret(self, args: dict) -> bool:
+        return boolean(args.get("include_user_data", False), strict=False)

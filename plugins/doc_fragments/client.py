@@ -40,6 +40,11 @@ options:
       - V(0) disables retries. A finite number of 0 or more; V(nan) and V(inf) are refused.
     type: float
     default: 70
+  _seal_to:
+    description:
+      - Internal, set by the action plugin for secret answers (identity tokens, user data); a task that sets it
+        fails. The base64 modulus of the task's RSA 2048 public key, to which the module seals its result.
+    type: str
 notes:
   - "Requests carry the header C(Metadata: true) and never C(X-Forwarded-For), bypass every proxy (including
     E(http_proxy), E(HTTP_PROXY), E(https_proxy) and E(all_proxy)), never follow redirects, and refuse

@@ -14,6 +14,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_API_VERSION
 from ansible_collections.imds.azure.plugins.module_utils._client import DEFAULT_MAX_RETRY_TIME, ImdsClient
 from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
+from ansible_collections.imds.azure.plugins.module_utils._seal import SealError, sealed_result
 from ansible_collections.imds.azure.plugins.module_utils._transport import DEFAULT_READ_TIMEOUT
 
 
@@ -24,6 +25,7 @@ def client_argument_spec(api_version_default: Optional[str] = DEFAULT_API_VERSIO
         api_version=dict(type="str", default=api_version_default),
         timeout=dict(type="float", default=DEFAULT_READ_TIMEOUT),
         max_retry_time=dict(type="float", default=DEFAULT_MAX_RETRY_TIME),
+        _seal_to=dict(type="str"),
     )
 
 
@@ -61,6 +63,12 @@ def run_module(argument_spec: dict, logic, **rules) -> None:
     except ImdsError as exc:
         fail_with(module, exc)
         return
+    if module.params.get("_seal_to"):
+        # The action plugin asked: the answer is secret, and only ciphertext may cross the connection.
+        try:
+            result = sealed_result(module.params["_seal_to"], result)
+        except SealError as exc:
+            module.fail_json(msg="Cannot seal the answer: %s. This option is set by the action plugin." % exc)
     module.exit_json(**result)
 
 

@@ -19,9 +19,12 @@ description:
   - Retries 404 (the identity may still be being assigned while the VM starts), 408, 429 and 5xx with
     exponential waits, and 410 for up to 70 seconds, as IMDS documents; 400, 401 and 403 are never retried.
   - Error messages name the path and the status, never what IMDS answered.
-  - On Windows hosts the token request is made by M(imds.azure.win_imds_attempt), whose raw answer holds the
-    token; those runs are treated as C(no_log) by the connection (ansible.builtin.winrm prints raw command
-    output at C(-vvvvv) otherwise).
+  - The token never crosses the connection in clear, so no connection plugin can print it (ansible.builtin.ssh
+    prints a module's raw output at C(-vvv), ansible.builtin.winrm at C(-vvvvv) on patch releases without its
+    C(no_log) fix). The action plugin makes an RSA 2048 key pair on the controller for the task and gives the
+    host only the public key; the module (on Windows hosts M(imds.azure.win_imds_attempt), for each attempt)
+    seals its answer to it, and the controller opens it. At C(-vvvvv) a connection shows an envelope of base64
+    ciphertext (C(sealed)), never the token.
 extends_documentation_fragment:
   - action_common_attributes
   - action_common_attributes.flow

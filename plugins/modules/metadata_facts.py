@@ -34,6 +34,12 @@ options:
     description:
       - Keep C(compute.userData) (base64 text) in the fact.
       - Off by default because facts are cached and logged, and user data often holds secrets.
+      - When V(true), the answer crosses the connection sealed to a key pair the action plugin makes for the
+        task (as for M(imds.azure.identity_token)), and the task result is hidden from output (as C(no_log)
+        does); the fact is set all the same. C(async) is refused then.
+      - Refused when the module runs without its action plugin, as in a play's own fact gathering
+        (C(ansible_facts_modules), M(ansible.builtin.gather_facts), M(imds.azure.gather_facts)), where nothing
+        would seal the user data. Gather it in a task of this module instead.
     type: bool
     default: false
   include_loadbalancer:
@@ -161,7 +167,11 @@ from ansible_collections.imds.azure.plugins.module_utils._zip_import import comp
 
 compile_once()  # before the imports below: see _zip_import
 
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsNotFoundError
+from ansible_collections.imds.azure.plugins.module_utils._errors import (
+    ImdsBadResponseError,
+    ImdsNotFoundError,
+    ImdsRequestError,
+)
 from ansible_collections.imds.azure.plugins.module_utils._facts import (
     FACT_NAME,
     InstanceDocumentError,
@@ -187,6 +197,11 @@ def gather(params: dict, **context) -> dict:
     ``context`` (transport, environ) is given when this runs on the controller for a
     Windows host, through the action plugin.
     """
+    if params["include_user_data"] and not params.get("_seal_to"):
+        raise ImdsRequestError(
+            "include_user_data needs the imds.azure.metadata_facts action plugin, which seals the user data so that no "
+            "connection prints it; ansible.builtin.gather_facts (and ansible_facts_modules) run the module without "
+            "it. Gather user data in a task of imds.azure.metadata_facts, or leave include_user_data out.")
     client = client_from_params(params, **context)
     result = client.instance()
     try:

@@ -68,6 +68,8 @@ options:
       - When V(true), the whole task result is hidden from output (as C(no_log) does), because users put
         bootstrap keys and join tokens in user data even though Azure tells them not to. The registered
         variable still holds the data for the next task.
+      - The answer is then sealed on the host to a key pair the action plugin makes for the task, so no
+        connection plugin can print it either, at any verbosity; see M(imds.azure.identity_token).
     type: bool
     default: false
     version_added: 0.2.0
@@ -75,7 +77,8 @@ notes:
   - The api-version, the formats, the retry rules and whether an answer is secret come from one table of
     IMDS paths shared by every module of this collection.
   - An C(identity/oauth2/token) answer holds a bearer token, so its task result is hidden from output at
-    every verbosity (as C(no_log) does); the registered variable still holds it. Prefer
+    every verbosity (as C(no_log) does), and it crosses the connection sealed to the task's own key, as with
+    M(imds.azure.identity_token); the registered variable still holds it. Prefer
     M(imds.azure.identity_token), which does the same with clearer options.
   - Error messages for C(identity) and user data paths never quote what IMDS answered; they name the path
     and the status.

@@ -10,16 +10,25 @@
 # connects, sends and receives. A socket has no proxy, follows no redirect and adds
 # no header, so the rules the controller keeps cannot be bent by the Windows HTTP
 # stack. Failures are reported by SocketError name, which Windows never translates,
-# unlike exception messages. Windows PowerShell 5.1 syntax and .NET Framework 4.5 APIs.
+# unlike exception messages; other failures by the innermost .NET exception (PowerShell
+# wraps a method's exception in MethodInvocationException). Windows PowerShell 5.1 syntax
+# and .NET Framework 4.5 APIs.
+#
+# A secret answer (seal_to given) never leaves in clear: it is sealed to the controller's
+# one-task RSA key (RSA-OAEP-SHA1 wrapping 64 random bytes: an AES-256-CBC key and an
+# HMAC-SHA256 key, encrypt-then-MAC); see plugins/module_utils/_seal.py for the envelope.
+# Timeouts arrive as whole milliseconds (Int32): no float option, whose parsing would
+# depend on the host's culture.
 
 $spec = @{
     options = @{
         address = @{ type = 'str'; required = $true }
         port = @{ type = 'int'; default = 80 }
         request = @{ type = 'str'; required = $true }
-        connect_timeout = @{ type = 'float'; required = $true }
-        read_timeout = @{ type = 'float'; required = $true }
+        connect_timeout_ms = @{ type = 'int'; required = $true }
+        read_timeout_ms = @{ type = 'int'; required = $true }
         max_bytes = @{ type = 'int'; required = $true }
+        seal_to = @{ type = 'str' }
     }
     supports_check_mode = $true
 }
@@ -31,9 +40,20 @@ $module.Result.complete = $false
 $module.Result.limit_reached = $false
 $module.Result.error = $null
 $module.Result.elapsed = 0.0
+$module.Result.sealed = $null
+
+Function Get-InnermostException {
+    <# The exception at the end of the InnerException chain: the .NET failure inside PowerShell's wrappers. #>
+    param([System.Exception]$Failure)
+    $current = $Failure
+    while ($null -ne $current.InnerException) {
+        $current = $current.InnerException
+    }
+    return $current
+}
 
 Function Get-SocketErrorName {
-    <# The SocketError name of an exception or of one it wraps, else its type name. #>
+    <# The SocketError name of an exception or of one it wraps, else the innermost exception's type name. #>
     param([System.Exception]$Failure)
     $current = $Failure
     while ($null -ne $current) {
@@ -42,12 +62,96 @@ Function Get-SocketErrorName {
         }
         $current = $current.InnerException
     }
-    return $Failure.GetType().FullName
+    return (Get-InnermostException -Failure $Failure).GetType().FullName
 }
 
 Function Set-AttemptError {
     param([string]$Kind, [string]$Code, [string]$Message)
     $module.Result.error = @{ kind = $Kind; code = $Code; message = $Message }
+}
+
+Function Set-FailureError {
+    <# The error of a caught failure: its SocketError name (or innermost type) and the innermost message. #>
+    param([string]$Kind, [System.Exception]$Failure)
+    $code = Get-SocketErrorName -Failure $Failure
+    if ($Kind -eq 'exchange') {
+        $Kind = 'connection_failed'
+        if ($code -eq 'TimedOut') {
+            $Kind = 'read_timeout'
+        }
+    }
+    Set-AttemptError -Kind $Kind -Code $code -Message (Get-InnermostException -Failure $Failure).Message
+}
+
+Function Join-Bytes {
+    param([object[]]$Parts)
+    $joined = New-Object -TypeName System.IO.MemoryStream
+    foreach ($part in $Parts) {
+        $joined.Write($part, 0, $part.Length)
+    }
+    return , $joined.ToArray()
+}
+
+Function Protect-Answer {
+    <# The envelope of $Plain sealed to the controller's RSA 2048 modulus (base64), as _seal.py documents. #>
+    param([byte[]]$Plain, [byte[]]$Modulus)
+    $cipherName = 'AES-256-CBC'
+    $rsa = New-Object -TypeName System.Security.Cryptography.RSACryptoServiceProvider
+    $aes = New-Object -TypeName System.Security.Cryptography.AesCryptoServiceProvider
+    $random = New-Object -TypeName System.Security.Cryptography.RNGCryptoServiceProvider
+    try {
+        $rsa.PersistKeyInCsp = $false
+        $rsa.FromXmlString('<RSAKeyValue><Modulus>' + [System.Convert]::ToBase64String($Modulus) +
+            '</Modulus><Exponent>AQAB</Exponent></RSAKeyValue>')
+        $material = New-Object -TypeName byte[] -ArgumentList 64
+        $random.GetBytes($material)
+        # fOAEP $true: OAEP padding with SHA-1 (RSACryptoServiceProvider.Encrypt docs).
+        $wrapped = $rsa.Encrypt($material, $true)
+        $aes.KeySize = 256
+        $aes.Mode = [System.Security.Cryptography.CipherMode]::CBC
+        $aes.Padding = [System.Security.Cryptography.PaddingMode]::PKCS7
+        $aes.Key = [byte[]]$material[0..31]
+        $aes.GenerateIV()
+        $encryptor = $aes.CreateEncryptor()
+        $data = $encryptor.TransformFinalBlock($Plain, 0, $Plain.Length)
+        $encryptor.Dispose()
+        $header = [System.Text.Encoding]::ASCII.GetBytes("imds.azure.seal.v1`n$cipherName`n")
+        $hmac = New-Object -TypeName System.Security.Cryptography.HMACSHA256 -ArgumentList (, [byte[]]$material[32..63])
+        $mac = $hmac.ComputeHash((Join-Bytes -Parts @($header, $wrapped, $aes.IV, $data)))
+        $hmac.Dispose()
+        return @{
+            v = 1
+            alg = $cipherName
+            key = [System.Convert]::ToBase64String($wrapped)
+            iv = [System.Convert]::ToBase64String($aes.IV)
+            data = [System.Convert]::ToBase64String($data)
+            mac = [System.Convert]::ToBase64String($mac)
+        }
+    }
+    finally {
+        $rsa.Dispose()
+        $aes.Dispose()
+        $random.Dispose()
+    }
+}
+
+Function Set-Answer {
+    <# The answer in the result: sealed when the controller gave a key, else base64. #>
+    param([byte[]]$Answer)
+    $module.Result.received = [int]$Answer.Length
+    if ($null -ne $sealModulus) {
+        try {
+            $module.Result.sealed = Protect-Answer -Plain $Answer -Modulus $sealModulus
+        }
+        catch {
+            # Not a network failure: no retry would help, and the answer must not leave unsealed.
+            $failure = Get-InnermostException -Failure $_.Exception
+            $module.FailJson('Cannot seal the answer on this host: ' + $failure.GetType().FullName + ': ' + $failure.Message)
+        }
+    }
+    else {
+        $module.Result.response = [System.Convert]::ToBase64String($Answer)
+    }
 }
 
 Function Resolve-Target {
@@ -93,8 +197,7 @@ Function Invoke-Exchange {
                 break
             }
         }
-        $module.Result.received = [int]$answer.Length
-        $module.Result.response = [System.Convert]::ToBase64String($answer.ToArray())
+        Set-Answer -Answer $answer.ToArray()
     }
     finally {
         $answer.Dispose()
@@ -102,16 +205,28 @@ Function Invoke-Exchange {
 }
 
 $params = $module.Params
-$connectMilliseconds = [int][Math]::Ceiling($params.connect_timeout * 1000)
-$readMilliseconds = [int][Math]::Ceiling($params.read_timeout * 1000)
+$connectMilliseconds = $params.connect_timeout_ms
+$readMilliseconds = $params.read_timeout_ms
 $requestBytes = [System.Convert]::FromBase64String($params.request)
+$sealModulus = $null
+if ($null -ne $params.seal_to) {
+    try {
+        $sealModulus = [System.Convert]::FromBase64String($params.seal_to)
+    }
+    catch {
+        $module.FailJson('seal_to is not base64 text; this option is set by the imds.azure action plugins.')
+    }
+    if ($sealModulus.Length -ne 256) {
+        $module.FailJson('seal_to is not an RSA 2048 modulus (256 bytes); this option is set by the imds.azure action plugins.')
+    }
+}
 $watch = [System.Diagnostics.Stopwatch]::StartNew()
 
 try {
     $target = Resolve-Target -Name $params.address
 }
 catch {
-    Set-AttemptError -Kind 'connect_failed' -Code (Get-SocketErrorName -Failure $_.Exception) -Message $_.Exception.Message
+    Set-FailureError -Kind 'connect_failed' -Failure $_.Exception
     $module.ExitJson()
 }
 
@@ -129,19 +244,14 @@ try {
         }
     }
     catch {
-        Set-AttemptError -Kind 'connect_failed' -Code (Get-SocketErrorName -Failure $_.Exception) -Message $_.Exception.Message
+        Set-FailureError -Kind 'connect_failed' -Failure $_.Exception
     }
     if ($connected) {
         try {
             Invoke-Exchange -Client $client -RequestBytes $requestBytes -ReadMilliseconds $readMilliseconds -MaxBytes $params.max_bytes
         }
         catch {
-            $code = Get-SocketErrorName -Failure $_.Exception
-            $kind = 'connection_failed'
-            if ($code -eq 'TimedOut') {
-                $kind = 'read_timeout'
-            }
-            Set-AttemptError -Kind $kind -Code $code -Message $_.Exception.Message
+            Set-FailureError -Kind 'exchange' -Failure $_.Exception
         }
     }
 }

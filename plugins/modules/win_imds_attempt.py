@@ -40,21 +40,31 @@ options:
         end of the stream."
     type: str
     required: true
-  connect_timeout:
+  connect_timeout_ms:
     description:
-      - Seconds to wait for the TCP connection.
-    type: float
+      - Milliseconds to wait for the TCP connection, from 1 to 2147483647.
+      - Whole milliseconds because Ansible.Basic reads a C(float) option as single precision in the host's
+        culture; the actions round seconds up and refuse what does not fit.
+    type: int
     required: true
-  read_timeout:
+  read_timeout_ms:
     description:
-      - Seconds, from the moment the connection stands, within which the whole answer must have arrived.
-    type: float
+      - Milliseconds, from the moment the connection stands, within which the whole answer must have arrived,
+        from 1 to 2147483647.
+    type: int
     required: true
   max_bytes:
     description:
       - Stop reading once more than this many bytes arrived, and set RV(limit_reached).
     type: int
     required: true
+  seal_to:
+    description:
+      - The base64 modulus of an RSA 2048 public key (exponent 65537). When set, the answer is not returned in
+        RV(response) but sealed to this key in RV(sealed), so that no connection plugin can print it.
+      - Set by the actions, with a key pair made on the controller for the task, for secret answers
+        (identity tokens, user data).
+    type: str
 extends_documentation_fragment:
   - action_common_attributes
 attributes:
@@ -68,8 +78,9 @@ attributes:
 notes:
   - Written for Windows PowerShell 5.1 (Windows Server 2016 to 2025) and .NET Framework 4.5 or later.
   - RV(response) holds the raw answer, secrets included (identity tokens, user data). For such answers the
-    actions run this module with the connection set to C(no_log), so that no connection prints its output
-    (ansible.builtin.winrm does at C(-vvvvv)); called by hand, it shows them.
+    actions set O(seal_to), so only ciphertext crosses the connection, whatever the connection prints (ansible.builtin.winrm
+    prints raw command output at C(-vvvvv) on patch releases without its C(no_log) fix); they also run it with
+    C(no_log). Called by hand without O(seal_to), it shows them.
 seealso:
   - module: imds.azure.metadata_facts
   - module: imds.azure.metadata_info
@@ -88,7 +99,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 response:
-  description: Everything the server sent, base64 encoded (empty when no connection was made).
+  description: Everything the server sent, base64 encoded (empty when no connection was made, or when O(seal_to) is set).
   returned: always
   type: str
   sample: SFRUUC8xLjEgMjAwIE9LDQoNCg==
@@ -118,13 +129,21 @@ error:
       type: str
       sample: connect_failed
     code:
-      description: The C(SocketError) name, or the exception type when there is none.
+      description: The C(SocketError) name, or else the type of the innermost .NET exception (PowerShell wraps a
+        method's exception in C(MethodInvocationException); the wrapper is never reported).
       type: str
       sample: ConnectionRefused
     message:
-      description: The exception message, in the display language of the host.
+      description: The innermost exception's message, in the display language of the host.
       type: str
       sample: No connection could be made because the target machine actively refused it
+sealed:
+  description:
+    - With O(seal_to), the answer sealed to that key (version, algorithm V(AES-256-CBC), the RSA-OAEP-SHA1 wrapped
+      key, IV, data and HMAC-SHA256, each base64); null otherwise, or when no answer was read.
+  returned: always
+  type: dict
+  sample: null
 elapsed:
   description: Seconds the attempt took on the host.
   returned: always

@@ -44,6 +44,10 @@ TAKES_CHECK_MODE = frozenset({"imds.azure.scheduled_events"})
 
 NO_LOG_KEY = "_ansible_no_log"
 
+# The internal option through which the action gives the module (or, on Windows, the attempts) the task's
+# public key: see ``sealed_args``.
+SEAL_OPTION = "_seal_to"
+
 
 def hide_if_secret(result: dict, secret: bool) -> dict:
     """Mark a successful result that holds a secret as no_log.
@@ -71,26 +75,67 @@ def is_windows_host(connection) -> bool:
     return getattr(shell, "SHELL_FAMILY", "") in WINDOWS_SHELL_FAMILIES
 
 
+def sealed_args(module_args: dict, secret: bool):
+    """``(module_args, sealing)``: for a secret answer, the options with ``_seal_to`` and the task's key pair.
+
+    Connection plugins print what crosses them (ssh's raw stdout at -vvv, paramiko's and winrm's at higher
+    verbosity, third-party ones as they like), and some of them ignore ``no_log`` on some patch releases.
+    So a secret answer never crosses in clear: the host seals it to a key pair made here for this one
+    task, whose private half never leaves the controller (``_sealing``), and only this action opens it.
+    """
+    if SEAL_OPTION in module_args:
+        raise AnsibleActionFail("%s is set by the imds.azure action plugins only; leave it out of the task." % SEAL_OPTION)
+    if not secret:
+        return dict(module_args), None  # a copy: _execute_module adds its _ansible_* keys to what it is given
+    from ansible_collections.imds.azure.plugins.plugin_utils._sealing import SealingKey  # pylint: disable=import-outside-toplevel
+
+    sealing = SealingKey()
+    return dict(module_args, **{SEAL_OPTION: sealing.public}), sealing
+
+
+def opened_result(result: dict, sealing, module_name: str) -> dict:
+    """The module's result with its sealed part opened (POSIX hosts); failures come unsealed (no secret in them)."""
+    if sealing is None or result.get("failed"):
+        return result
+    from ansible_collections.imds.azure.plugins.plugin_utils._sealing import UnsealError  # pylint: disable=import-outside-toplevel
+
+    if "sealed" not in result:
+        raise AnsibleActionFail("%s returned a secret answer unsealed; is the collection on the controller complete?"
+                                % module_name)
+    try:
+        opened = sealing.open_result(result)
+    except UnsealError as exc:
+        raise AnsibleActionFail("%s returned a sealed answer this task cannot open: %s." % (module_name, exc))
+    module_args = opened.get("invocation", {}).get("module_args", {})
+    module_args.pop(SEAL_OPTION, None)  # the public key is no news to the user
+    return opened
+
+
 def run_imds_module(action: ActionBase, module_name: str, module_args: dict, task_vars: dict,
                     secret: bool = False) -> dict:
     """The result of ``module_name`` with ``module_args`` on the host of ``action``'s task.
 
     ``module_name`` is one of ``CONTROLLER_SIDE``. Failures come back as failed results, as
     from the module. ``secret``: the answers hold a secret (identity tokens, user data), so on
-    Windows hosts the attempts that carry them run with ``no_log`` (see ``_attempts_hidden``).
+    Windows hosts every attempt seals its answer to the task's key (``sealed_args``) and runs
+    with ``no_log`` as well (``_attempts_hidden``, defence in depth).
     """
     if not is_windows_host(action._connection):  # pylint: disable=protected-access
-        return action._execute_module(module_name=module_name, module_args=module_args,  # pylint: disable=protected-access
-                                      task_vars=task_vars)
+        module_args, sealing = sealed_args(module_args, secret)
+        result = action._execute_module(module_name=module_name, module_args=module_args,  # pylint: disable=protected-access
+                                        task_vars=task_vars)
+        return opened_result(result, sealing, module_name)
     # pylint: disable=import-outside-toplevel
     from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
     from ansible_collections.imds.azure.plugins.module_utils._module_adapter import failure_result
     from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import host_transport
 
+    module_args, sealing = sealed_args(module_args, secret)
     file_name, logic_name = CONTROLLER_SIDE[module_name]
     module = importlib.import_module("ansible_collections.imds.azure.plugins.modules." + file_name)
     params = _validated(module_name, module.argument_spec(), module_args, getattr(module, "ARGUMENT_RULES", {}))
-    context = {"transport": host_transport(_attempt_runner(action, task_vars)), "environ": _task_environment(action)}
+    context = {"transport": host_transport(_attempt_runner(action, task_vars), sealing),
+               "environ": _task_environment(action)}
     if module_name in TAKES_CHECK_MODE:
         context["check_mode"] = bool(action._task.check_mode)  # pylint: disable=protected-access
     with _attempts_hidden(action, secret):
@@ -150,8 +195,8 @@ class ImdsModuleAction(ActionBase):
     _supports_async = True
 
     def answers_are_secret(self, args: dict) -> bool:  # pylint: disable=unused-argument
-        """Whether the module's answers with these options hold a secret: then the result is hidden from
-        every output (``hide_if_secret``), and on Windows hosts the attempts on the way too."""
+        """Whether the module's answers with these options hold a secret: then the host seals them to the task's
+        key (``sealed_args``), and the result is hidden from every output (``hide_if_secret``)."""
         return False
 
     def run(self, tmp=None, task_vars=None):
@@ -162,10 +207,12 @@ class ImdsModuleAction(ActionBase):
             raise AnsibleActionFail("%s does not support async for a secret answer: the job's result would reach the "
                                     "output through async_status, unhidden. Leave out async/poll." % self.MODULE_NAME)
         if not is_windows_host(self._connection):
-            # Exactly what ansible.builtin.normal does: POSIX hosts pay nothing for the Windows path.
+            # What ansible.builtin.normal does, plus sealing: POSIX hosts pay nothing for the Windows path.
             wrap_async = self._task.async_val and not self._connection.has_native_async
-            result.update(self._execute_module(module_name=self.MODULE_NAME, task_vars=task_vars,
-                                               wrap_async=wrap_async))
+            module_args, sealing = sealed_args(self._task.args, secret)
+            module_result = self._execute_module(module_name=self.MODULE_NAME, module_args=module_args,
+                                                 task_vars=task_vars, wrap_async=wrap_async)
+            result.update(opened_result(module_result, sealing, self.MODULE_NAME))
             if not wrap_async:
                 self._remove_tmp_path(self._connection._shell.tmpdir)  # pylint: disable=protected-access
             return hide_if_secret(result, secret)

@@ -26,16 +26,28 @@ What a Windows attempt does differently, and how that is made up for:
 - ``AZURE_IMDS_ENDPOINT`` is read from the task's ``environment`` (what a module would see),
   not from the controller's own environment and not from the host's system environment.
 - The answer travels base64 encoded in the module result; the host stops reading past the
-  body cap plus ``HEADER_ALLOWANCE``, so an oversized answer is never shipped whole.
+  body cap plus ``HEADER_ALLOWANCE``, so an oversized answer is never shipped whole. For a secret
+  answer (``sealing`` given) the host seals it to the task's public key instead
+  (``_sealing``): only ciphertext crosses the connection.
+- Numbers cross as Ansible.Basic ``int`` options (Int32, ``Ansible.Basic.cs`` ``ParseInt``),
+  timeouts in whole milliseconds: no ``float`` option crosses, because Ansible.Basic parses
+  those as single precision with the host's culture (``ParseFloat``: ``float.Parse``). What an
+  Int32 cannot hold is refused here, before anything is sent.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import math
 import typing as t
 
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError, ImdsResponseTooLargeError
+from ansible_collections.imds.azure.plugins.module_utils._errors import (
+    ImdsError,
+    ImdsRequestError,
+    ImdsResponseTooLargeError,
+    excerpt,
+)
 from ansible_collections.imds.azure.plugins.module_utils._transport import (
     CONNECT_TIMEOUT,
     DEFAULT_READ_TIMEOUT,
@@ -63,6 +75,9 @@ HEADER_ALLOWANCE = 64 * 1024
 # SocketError names that mean "no route" (WSAENETUNREACH, WSAEHOSTUNREACH, WSAEADDRNOTAVAIL).
 _NO_ROUTE_CODES = frozenset({"NetworkUnreachable", "HostUnreachable", "AddressNotAvailable"})
 
+# The largest Ansible.Basic ``int`` option (System.Int32).
+INT32_MAX = 2 ** 31 - 1
+
 RunModule = t.Callable[[str, dict], dict]
 
 
@@ -70,16 +85,23 @@ class ImdsHostModuleError(ImdsError):
     """The module that carries an attempt did not run properly on the host (not a network failure)."""
 
 
-def host_transport(run_module: RunModule) -> t.Callable[..., HttpResponse]:
-    """A transport for ``ImdsClient`` that makes each attempt with ``run_module(name, args)`` on the host."""
+def host_transport(run_module: RunModule, sealing=None) -> t.Callable[..., HttpResponse]:
+    """A transport for ``ImdsClient`` that makes each attempt with ``run_module(name, args)`` on the host.
+
+    ``sealing``: the task's ``_sealing.SealingKey`` when the answers are secret; each answer then comes
+    back sealed to it.
+    """
 
     def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: bytes | None = None,
              connect_timeout: float = CONNECT_TIMEOUT, read_timeout: float = DEFAULT_READ_TIMEOUT,
              max_body_bytes: int = MAX_BODY_BYTES, **_later_options) -> HttpResponse:
         raw_request = request_bytes(endpoint, method, path, headers, body)
-        result = run_module(ATTEMPT_MODULE, attempt_args(endpoint, raw_request, connect_timeout, read_timeout,
-                                                         max_body_bytes))
-        return response_from_attempt(result, endpoint, method, path, connect_timeout, read_timeout, max_body_bytes)
+        args = attempt_args(endpoint, raw_request, connect_timeout, read_timeout, max_body_bytes)
+        if sealing is not None:
+            args["seal_to"] = sealing.public
+        result = run_module(ATTEMPT_MODULE, args)
+        return response_from_attempt(result, endpoint, method, path, connect_timeout, read_timeout, max_body_bytes,
+                                     sealing)
 
     return send
 
@@ -88,31 +110,66 @@ def attempt_args(endpoint: Endpoint, raw_request: bytes, connect_timeout: float,
                  max_body_bytes: int) -> dict:
     return {
         "address": endpoint.host,
-        "port": endpoint.port,
+        "port": host_int(endpoint.port, "port"),
         "request": base64.b64encode(raw_request).decode("ascii"),
-        "connect_timeout": connect_timeout,
-        "read_timeout": read_timeout,
-        "max_bytes": max_body_bytes + HEADER_ALLOWANCE,
+        "connect_timeout_ms": milliseconds(connect_timeout, "connect timeout"),
+        "read_timeout_ms": milliseconds(read_timeout, "timeout"),
+        "max_bytes": host_int(max_body_bytes + HEADER_ALLOWANCE, "answer size cap"),
     }
 
 
+def host_int(value: int, what: str) -> int:
+    """``value`` as the host's Int32 option will hold it; ImdsRequestError when it cannot."""
+    if not 0 <= value <= INT32_MAX:
+        raise ImdsRequestError("The %s (%d) does not fit the Windows attempt module's 32-bit number (0 to %d); "
+                               "use a smaller value." % (what, value, INT32_MAX))
+    return value
+
+
+def milliseconds(seconds: float, what: str) -> int:
+    """Whole milliseconds, rounded up (a wait never ends early), as the host's Int32 option will hold them."""
+    if seconds * 1000 > INT32_MAX:
+        raise ImdsRequestError("The %s of %s seconds is longer than a Windows host can wait in one attempt "
+                               "(at most %.3f seconds, 2^31-1 milliseconds); set a smaller timeout."
+                               % (what, seconds, INT32_MAX / 1000.0))
+    return max(1, math.ceil(seconds * 1000))
+
+
 def response_from_attempt(result: dict, endpoint: Endpoint, method: str, path: str, connect_timeout: float,
-                          read_timeout: float, max_body_bytes: int) -> HttpResponse:
+                          read_timeout: float, max_body_bytes: int, sealing=None) -> HttpResponse:
     """Turn the module result of one attempt into the answer, or into the error ``send`` would raise."""
     url = endpoint.base_url + path
     if result.get("failed") or "error" not in result or "response" not in result:
         raise ImdsHostModuleError(
             "%s did not run on the host, so no request reached IMDS at %s: %s" % (
-                ATTEMPT_MODULE, url, result.get("msg") or "it returned no answer"), url=url)
+                ATTEMPT_MODULE, url, excerpt(str(result.get("msg") or "it returned no answer"))), url=url)
     if result["error"]:
         raise _attempt_error(result["error"], url, connect_timeout, read_timeout)
-    try:
-        raw = base64.b64decode(result["response"], validate=True)
-    except (binascii.Error, TypeError, ValueError) as exc:
-        raise ImdsHostModuleError("%s returned an answer that is not base64 (%s)." % (ATTEMPT_MODULE, exc), url=url)
+    raw = _opened(result, sealing, url) if sealing is not None else _decoded(result, url)
     if result.get("limit_reached"):
         _raise_too_large(raw, endpoint, method, path, max_body_bytes)
     return parse_response(raw, endpoint, method, path, max_body_bytes)
+
+
+def _decoded(result: dict, url: str) -> bytes:
+    try:
+        return base64.b64decode(result["response"], validate=True)
+    except (binascii.Error, TypeError, ValueError) as exc:
+        raise ImdsHostModuleError("%s returned an answer that is not base64 (%s)." % (ATTEMPT_MODULE, exc), url=url)
+
+
+def _opened(result: dict, sealing, url: str) -> bytes:
+    """The answer the host sealed to the task's key; a secret answer that arrives unsealed is refused."""
+    from ansible_collections.imds.azure.plugins.plugin_utils._sealing import UnsealError  # pylint: disable=import-outside-toplevel
+
+    if result.get("response") or not isinstance(result.get("sealed"), dict):
+        raise ImdsHostModuleError("%s returned a secret answer unsealed; is the collection on the controller "
+                                  "complete?" % ATTEMPT_MODULE, url=url)
+    try:
+        return sealing.open(result["sealed"])
+    except UnsealError as exc:
+        raise ImdsHostModuleError("%s returned a sealed answer this task cannot open: %s." % (ATTEMPT_MODULE, exc),
+                                  url=url)
 
 
 def _raise_too_large(raw: bytes, endpoint: Endpoint, method: str, path: str, max_body_bytes: int) -> None:
@@ -127,8 +184,9 @@ def _raise_too_large(raw: bytes, endpoint: Endpoint, method: str, path: str, max
 
 
 def _attempt_error(error: dict, url: str, connect_timeout: float, read_timeout: float) -> ImdsError:
-    kind, code = str(error.get("kind", "")), str(error.get("code", ""))
-    detail = "%s: %s" % (code, str(error.get("message", "")).strip())
+    # The host's words (an exception type and its localized message) are untrusted text.
+    kind, code = str(error.get("kind", "")), excerpt(str(error.get("code", "")), limit=80)
+    detail = "%s: %s" % (code, excerpt(str(error.get("message", ""))))
     if kind == "connect_timeout":
         return unreachable_error(url, CONNECT_TIMED_OUT, connect_timeout=connect_timeout)
     if kind == "connect_failed":

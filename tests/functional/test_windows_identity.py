@@ -63,8 +63,8 @@ def attempt_task(emulator) -> str:
         address: %s
         port: %s
         request: %s
-        connect_timeout: 2
-        read_timeout: 10
+        connect_timeout_ms: 2000
+        read_timeout_ms: 10000
         max_bytes: 1114112
 """ % (address, port, base64.b64encode(request.encode()).decode())
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import base64
 
-# Get a Key Vault token with identity_token and a raw one with metadata_info, use the first in a uri task
-# (to "{{ imds_endpoint }}"), check both are really there. Indented for a play's tasks list.
-TOKEN_TASKS = """    - name: token
+# Get a Key Vault token with identity_token and a raw one with metadata_info. Indented for a play's tasks list.
+GET_TOKENS = """    - name: token
       imds.azure.identity_token:
         resource: https://vault.azure.net
       register: vault_token
@@ -17,7 +16,10 @@ TOKEN_TASKS = """    - name: token
         query:
           resource: https://management.azure.com/
       register: raw_token
+"""
 
+# GET_TOKENS, then use the first in a uri task (to "{{ imds_endpoint }}"), check both are really there.
+TOKEN_TASKS = GET_TOKENS + """
     - name: use it
       ansible.builtin.uri:
         url: "{{ imds_endpoint }}/metadata/identity/info?api-version=2018-02-01"

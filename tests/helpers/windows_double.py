@@ -11,6 +11,7 @@ real code.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 from pathlib import Path
@@ -28,6 +29,14 @@ WINDOWS_HOST_VARS = {"ansible_connection": "local", "ansible_shell_type": WINDOW
 
 # The two hosts of a side-by-side play: one POSIX, one of the PowerShell family.
 HOSTS = ("lin1", "win1")
+
+
+def attempt_double_module():
+    """The double of win_imds_attempt imported as a Python module (its sealing and option parsing, for unit tests)."""
+    spec = importlib.util.spec_from_file_location("win_imds_attempt_double", ATTEMPT_DOUBLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def collections_path(root: Path) -> str:

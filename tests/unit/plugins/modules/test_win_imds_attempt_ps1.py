@@ -89,3 +89,31 @@ def test_script_docs_and_double_agree_on_options():
     returned = set(yaml.safe_load(namespace["RETURN"]))
     assert _options_of_ps1() == documented == _double_keywords("argument_spec")
     assert _result_keys_of_ps1() - {"changed"} == returned == _double_keywords("result") - {"changed"}
+
+
+def _option_types_of_ps1() -> dict:
+    text = SCRIPT.read_text(encoding="utf-8")
+    block = text[text.index("options = @{"):text.index("supports_check_mode")]
+    return dict(re.findall(r"^\s+(\w+) = @\{ type = '(\w+)'", block, re.MULTILINE))
+
+
+def test_no_float_option_crosses_and_the_double_parses_every_int_as_ansible_basic():
+    """Ansible.Basic's float is single precision parsed in the host's culture: the script declares none, so the
+    double need not model it; each int option the double reads goes through its Int32 parser."""
+    types = _option_types_of_ps1()
+    assert "float" not in types.values() and set(types.values()) == {"str", "int"}
+    double = DOUBLE.read_text(encoding="utf-8")
+    parsed = re.search(r"basic_params\(module, \(([^)]*)\)\)", double).group(1)
+    assert set(re.findall(r'"(\w+)"', parsed)) == {name for name, kind in types.items() if kind == "int"}
+
+
+def test_failures_are_reported_by_the_innermost_exception():
+    """$_.Exception is PowerShell's MethodInvocationException; every catch hands it to Set-FailureError, which walks
+    InnerException to the end, and no catch reports the wrapper's own message."""
+    text = SCRIPT.read_text(encoding="utf-8")
+    catches = re.findall(r"catch \{(.*?)\n\s*\}", text, re.DOTALL)
+    assert len(catches) >= 4
+    assert "$_.Exception.Message" not in text
+    reporting = [body for body in catches if "Set-FailureError" in body]
+    assert len(reporting) == 3 and all("-Failure $_.Exception" in body for body in reporting)
+    assert "while ($null -ne $current.InnerException)" in text

@@ -21,8 +21,12 @@ from ansible_collections.imds.azure.plugins.modules import (  # noqa: F401  pyli
     metadata_info,
     scheduled_events,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import run_imds_module
+from ansible_collections.imds.azure.plugins.module_utils._seal import sealed_result
+from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import opened_result, run_imds_module, sealed_args
 from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import ATTEMPT_MODULE
+from helpers.windows_double import attempt_double_module
+
+DOUBLE = attempt_double_module()
 
 EVENT_ID = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"
 EVENTS = {"DocumentIncarnation": 2, "Events": [{
@@ -42,8 +46,10 @@ def http_answer(status: int, body: bytes) -> dict:
 class FakeWindowsAction:
     """What run_imds_module uses of an action: its connection (PowerShell family), task and module runs."""
 
-    def __init__(self, answers: list, check_mode: bool = False) -> None:
+    def __init__(self, answers: list, check_mode: bool = False, seals: bool = True) -> None:
         self.answers = list(answers)
+        self.seals = seals  # as the host module does when given seal_to
+        self.crossed = []  # what the host returned over the connection
         self.sent = []  # (method line, no_log of the connection at the time)
         self._connection = types.SimpleNamespace(_shell=types.SimpleNamespace(SHELL_FAMILY="powershell"),
                                                  _play_context=types.SimpleNamespace(no_log=False))
@@ -59,6 +65,10 @@ class FakeWindowsAction:
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
+        if self.seals and module_args.get("seal_to"):
+            raw = base64.b64decode(answer["response"])
+            answer = dict(answer, response="", sealed=DOUBLE.seal(module_args["seal_to"], raw))
+        self.crossed.append(json.dumps(answer))
         return answer
 
 
@@ -83,6 +93,7 @@ def test_secret_attempts_run_no_log_and_it_is_restored():
     action = FakeWindowsAction([http_answer(200, json.dumps(TOKEN).encode())])
     result = run_imds_module(action, "imds.azure.identity_token", {"resource": "r"}, {}, secret=True)
     assert result["access_token"] == TOKEN["access_token"]
+    assert "e30" not in action.crossed[0] and "sealed" in action.crossed[0]  # only ciphertext crossed
     assert [no_log for _line, no_log in action.sent] == [True]
     assert action._connection._play_context.no_log is False
 
@@ -98,3 +109,36 @@ def test_other_attempts_are_not_hidden():
     action = FakeWindowsAction([http_answer(200, b'"vm0"')])
     run_imds_module(action, "imds.azure.metadata_info", {"path": "instance/compute/name"}, {})
     assert [no_log for _line, no_log in action.sent] == [False]
+
+
+def test_a_secret_answer_that_comes_back_unsealed_is_refused():
+    action = FakeWindowsAction([http_answer(200, json.dumps(TOKEN).encode())], seals=False)
+    result = run_imds_module(action, "imds.azure.identity_token", {"resource": "r", "max_retry_time": 0}, {},
+                             secret=True)
+    assert result["failed"] and "returned a secret answer unsealed" in result["msg"]
+    assert "access_token" not in result
+
+
+def test_other_answers_are_not_sealed():
+    action = FakeWindowsAction([http_answer(200, b'"vm0"')])
+    assert run_imds_module(action, "imds.azure.metadata_info", {"path": "instance/compute/name"}, {})["data"] == "vm0"
+    assert '"sealed"' not in action.crossed[0]
+
+
+def test_the_seal_option_is_the_actions_own():
+    with pytest.raises(AnsibleActionFail, match="_seal_to is set by the imds.azure action plugins only"):
+        run_imds_module(FakeWindowsAction([]), "imds.azure.identity_token", {"resource": "r", "_seal_to": "x"}, {})
+
+
+def test_posix_results_are_opened_and_an_unsealed_secret_is_refused():
+    args, sealing = sealed_args({"resource": "r"}, secret=True)
+    crossed = dict(sealed_result(args["_seal_to"], dict(TOKEN, changed=False)),
+                   invocation={"module_args": dict(args)})
+    opened = opened_result(crossed, sealing, "imds.azure.identity_token")
+    assert opened["access_token"] == TOKEN["access_token"] and "sealed" not in opened
+    assert opened["invocation"]["module_args"] == {"resource": "r"}
+    failure = {"failed": True, "msg": "IMDS refused"}
+    assert opened_result(failure, sealing, "imds.azure.identity_token") is failure  # failures hold no secret
+    with pytest.raises(AnsibleActionFail, match="returned a secret answer unsealed"):
+        opened_result(dict(TOKEN, changed=False), sealing, "imds.azure.identity_token")
+    assert sealed_args({"resource": "r"}, secret=False) == ({"resource": "r"}, None)

@@ -18,6 +18,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport impo
     ATTEMPT_MODULE,
     HEADER_ALLOWANCE,
     ImdsHostModuleError,
+    attempt_args,
     host_transport,
     response_from_attempt,
 )
@@ -154,8 +155,9 @@ def test_the_client_drives_attempts_through_the_host(clock):
     assert result.data == {"compute": {}, "network": {}} and result.attempts == 2
     assert [name for name, _args in runs] == [ATTEMPT_MODULE] * 2
     args = runs[0][1]
-    assert (args["address"], args["port"], args["connect_timeout"], args["read_timeout"]) == (
-        "169.254.169.254", 80, 2.0, 10.0)
+    assert (args["address"], args["port"], args["connect_timeout_ms"], args["read_timeout_ms"]) == (
+        "169.254.169.254", 80, 2000, 10000)
+    assert "seal_to" not in args
     assert args["max_bytes"] == 1024 * 1024 + HEADER_ALLOWANCE
     assert base64.b64decode(args["request"]).startswith(b"GET /metadata/instance?api-version=")
     assert clock.sleeps == [1.0]
@@ -179,3 +181,40 @@ def test_windows_is_told_by_the_shell_family(family, windows):
 def test_a_status_line_http_client_refuses_is_refused():
     with pytest.raises(_errors.ImdsBadResponseError, match="not valid HTTP"):
         answer(attempt(b"HTTP/1.1 abc Broken\r\n\r\n"))
+
+
+@pytest.mark.parametrize("seconds, milliseconds", [(2.0, 2000), (0.21, 210), (0.0001, 1), (10.0005, 10001),
+                                                   (2147483.647, 2147483647)])
+def test_timeouts_cross_as_whole_milliseconds_rounded_up(seconds, milliseconds):
+    assert attempt_args(ENDPOINT, b"GET", seconds, seconds, 1000)["read_timeout_ms"] == milliseconds
+
+
+@pytest.mark.parametrize("timeout", [2147483.648, 1e10, 3e6])
+def test_a_timeout_the_host_cannot_hold_is_refused_before_any_attempt(timeout):
+    runs = []
+    client = ImdsClient(transport=host_transport(lambda name, args: runs.append(args)), timeout=timeout, environ={})
+    with pytest.raises(_errors.ImdsRequestError, match="longer than a Windows host can wait in one attempt"):
+        client.instance()
+    assert runs == []
+
+
+def test_a_number_past_int32_is_refused():
+    with pytest.raises(_errors.ImdsRequestError, match="does not fit the Windows attempt module's 32-bit number"):
+        attempt_args(ENDPOINT, b"GET", 2.0, 10.0, 2 ** 31)
+
+
+def test_the_hosts_error_text_is_shortened_and_stripped():
+    """A host's exception type and message are untrusted text: no escape sequences, no 5,000 characters."""
+    hostile = "\x1b]0;owned\x07" + "A" * 5000 + "\r\nforged line"
+    with pytest.raises(_errors.ImdsConnectionResetError) as caught:
+        answer(attempt(error={"kind": "connection_failed", "code": "System.IO.IOException\x1b[2J" + "B" * 300,
+                              "message": hostile}))
+    message = str(caught.value)
+    assert "\x1b" not in message and "\x07" not in message and "\r" not in message and "\n" not in message
+    assert len(message) < 600 and "System.IO.IOException" in message
+
+
+def test_a_host_failure_message_is_shortened_and_stripped():
+    with pytest.raises(ImdsHostModuleError) as caught:
+        answer({"failed": True, "msg": "\x1b]0;owned\x07" + "C" * 5000})
+    assert "\x1b" not in str(caught.value) and "\x07" not in str(caught.value) and len(str(caught.value)) < 400
