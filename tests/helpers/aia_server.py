@@ -1,0 +1,74 @@
+"""A local stand-in for a CA's AIA publication host, and a fetcher pointed at it through the fetcher's test seams.
+
+The fetcher's rules refuse loopback, so a test cannot simply name ``http://127.0.0.1:port``. Instead
+the fetcher's resolver seam answers ``PUBLIC_ADDRESS`` (a public address that is never contacted)
+for every allowed name, and its socket seam connects that address to the local server. Everything
+else (URL rules, address rules, redirects, bounds, notes) runs as in production.
+"""
+
+from __future__ import annotations
+
+import http.server
+import socket
+import threading
+
+from ansible_collections.imds.azure.plugins.plugin_utils import _aia_fetch
+
+PUBLIC_ADDRESS = "203.0.114.80"  # global unicast; only ever mapped to the local server here
+
+
+class AiaServer:
+    """Serves ``routes`` (path -> (status, headers, body)) on 127.0.0.1 and records every request path."""
+
+    def __init__(self, routes: dict | None = None) -> None:
+        self.routes = dict(routes or {})
+        self.requests = []  # type: list[str]
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # pylint: disable=invalid-name
+                server.requests.append(self.path)
+                status, headers, body = server.routes.get(self.path, (404, {}, b"no such certificate"))
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format, *args) -> None:  # pylint: disable=redefined-builtin
+                """Quiet."""
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> "AiaServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def fetcher_for(server: AiaServer, answers: dict | None = None, **kwargs) -> _aia_fetch.AiaFetcher:
+    """An AiaFetcher whose resolver answers ``answers`` (host -> addresses; default PUBLIC_ADDRESS for any host)
+    and whose sockets to PUBLIC_ADDRESS reach ``server``. ``lookups`` on it lists each name looked up."""
+    lookups = []
+
+    def getaddrinfo(host, port, type=0):  # pylint: disable=redefined-builtin
+        lookups.append(host)
+        addresses = (answers or {}).get(host, [PUBLIC_ADDRESS])
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, type, 6, "", (a, port)) for a in addresses]
+
+    def connect(address, port, timeout):
+        assert address == PUBLIC_ADDRESS, "the fetcher tried to connect to %s" % address
+        return socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+
+    kwargs.setdefault("enabled", True)
+    fetcher = _aia_fetch.AiaFetcher(getaddrinfo=getaddrinfo, connect=connect, **kwargs)
+    fetcher.lookups = lookups  # type: ignore[attr-defined]
+    return fetcher
