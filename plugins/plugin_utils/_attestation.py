@@ -542,7 +542,7 @@ class AttestationVerifier:
         except (verification.VerificationError, ValueError) as exc:
             report.record("chain", "the signer certificate does not chain to a trusted root at %s: %s%s"
                           % (moment.isoformat(), excerpt(str(exc).split(" (encountered", maxsplit=1)[0], 200),
-                             _missing_certificate_hint(path, self.roots)))
+                             _missing_certificate_hint(path, self.roots, self.aia.enabled)))
             return []
         report.record("chain", None)
         return [certificate.subject.rfc4514_string() for certificate in chain]
@@ -591,7 +591,7 @@ def _path_complete(path: list, roots: list) -> bool:
     return top.issuer in {root.subject for root in roots} or top.issuer == top.subject
 
 
-def _missing_certificate_hint(path: list, roots: list) -> str:
+def _missing_certificate_hint(path: list, roots: list, aia_enabled: bool) -> str:
     """Say which certificate is missing: a root (only ca_path makes one trusted) or an intermediate."""
     top = path[-1]
     if top.issuer == top.subject and top not in roots:
@@ -601,8 +601,11 @@ def _missing_certificate_hint(path: list, roots: list) -> str:
         return ""
     issuer = excerpt(top.issuer.rfc4514_string(), 160)
     if len(path) == 1:
+        source = ("its AIA URL did not provide it (see the notes)" if aia_enabled else
+                  "aia_fetch is off")
         return (". Missing intermediate: %s, which issued the signer, is neither in the document nor in "
-                "intermediates_path; put Microsoft's published intermediate there, or allow aia_fetch" % issuer)
+                "intermediates_path, and %s; put Microsoft's published intermediate in intermediates_path"
+                % (issuer, source))
     return (". Missing root: %s, which issued the intermediate %s, is not a trusted root; add it to ca_path if "
             "you trust it (if it is itself an intermediate, add it to intermediates_path instead)"
             % (issuer, _subject(top)))

@@ -8,11 +8,12 @@ else (URL rules, address rules, redirects, bounds, notes) runs as in production.
 
 from __future__ import annotations
 
+import base64
 import http.server
+import json
 import socket
+import sys
 import threading
-
-from ansible_collections.imds.azure.plugins.plugin_utils import _aia_fetch
 
 PUBLIC_ADDRESS = "203.0.114.80"  # global unicast; only ever mapped to the local server here
 
@@ -68,7 +69,41 @@ def fetcher_for(server: AiaServer, answers: dict | None = None, **kwargs) -> _ai
         assert address == PUBLIC_ADDRESS, "the fetcher tried to connect to %s" % address
         return socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
 
+    # Imported here: this file also runs as a script inside namespaces, where the collection is not importable.
+    from ansible_collections.imds.azure.plugins.plugin_utils import _aia_fetch  # pylint: disable=import-outside-toplevel
+
     kwargs.setdefault("enabled", True)
     fetcher = _aia_fetch.AiaFetcher(getaddrinfo=getaddrinfo, connect=connect, **kwargs)
     fetcher.lookups = lookups  # type: ignore[attr-defined]
     return fetcher
+
+
+def main() -> None:
+    """``python aia_server.py BIND_ADDRESS PORT ROUTES_JSON LOG``: serve routes (path -> [status, headers, body
+    base64]) inside a test's network namespace, appending each request path to LOG; prints one line when ready."""
+    bind, port, routes_file, log = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    routes = {path: (status, headers, base64.b64decode(body))
+              for path, (status, headers, body) in json.loads(open(routes_file, encoding="utf-8").read()).items()}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # pylint: disable=invalid-name
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(self.path + "\n")
+            status, headers, body = routes.get(self.path, (404, {}, b""))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args) -> None:  # pylint: disable=redefined-builtin
+            """Quiet."""
+
+    server = http.server.ThreadingHTTPServer((bind, port), Handler)
+    print("ready", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
