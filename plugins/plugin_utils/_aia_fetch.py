@@ -319,4 +319,3 @@ def _proxy_auth_header(proxy_parts: urllib.parse.SplitResult) -> dict:
     credentials = "%s:%s" % (urllib.parse.unquote(proxy_parts.username),
                              urllib.parse.unquote(proxy_parts.password or ""))
     return {"Proxy-Authorization": "Basic " + base64.b64encode(credentials.encode("utf-8")).decode("ascii")}
-

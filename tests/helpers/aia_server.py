@@ -55,7 +55,7 @@ class AiaServer:
         self.close()
 
 
-def fetcher_for(server: AiaServer, answers: dict | None = None, **kwargs) -> _aia_fetch.AiaFetcher:
+def fetcher_for(server: AiaServer, answers: dict | None = None, **kwargs):
     """An AiaFetcher whose resolver answers ``answers`` (host -> addresses; default PUBLIC_ADDRESS for any host)
     and whose sockets to PUBLIC_ADDRESS reach ``server``. ``lookups`` on it lists each name looked up."""
     lookups = []
