@@ -397,20 +397,17 @@ def describe_certificate(certificate: x509.Certificate) -> dict:
     }
 
 
+# JSON strings (skipped whole, so brackets inside them do not count) and the brackets that nest.
+_JSON_NESTING_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
 def _json_too_deep(text: str, limit: int) -> bool:
-    """Whether JSON text nests arrays/objects deeper than ``limit`` (strings skipped), without parsing it."""
-    depth, in_string, escaped = 0, False, False
-    for char in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == '"':
-                in_string = False
-        elif char == '"':
-            in_string = True
-        elif char in "[{":
+    """Whether JSON text nests arrays/objects deeper than ``limit``, found without parsing it (the scan stops
+    at the first bracket too deep)."""
+    depth = 0
+    for token in _JSON_NESTING_TOKENS.finditer(text):
+        char = token.group()
+        if char in "[{":
             depth += 1
             if depth > limit:
                 return True
