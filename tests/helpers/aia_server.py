@@ -18,29 +18,34 @@ import threading
 PUBLIC_ADDRESS = "203.0.114.80"  # global unicast; only ever mapped to the local server here
 
 
+def _handler(routes, record) -> type:
+    """A request handler answering from ``routes()`` (path -> (status, headers, body)); ``record(path)`` first."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # pylint: disable=invalid-name
+            record(self.path)
+            status, headers, body = routes().get(self.path, (404, {}, b"no such certificate"))
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format, *args) -> None:  # pylint: disable=redefined-builtin
+            """Quiet."""
+
+    return Handler
+
+
 class AiaServer:
     """Serves ``routes`` (path -> (status, headers, body)) on 127.0.0.1 and records every request path."""
 
     def __init__(self, routes: dict | None = None) -> None:
         self.routes = dict(routes or {})
         self.requests = []  # type: list[str]
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # pylint: disable=invalid-name
-                server.requests.append(self.path)
-                status, headers, body = server.routes.get(self.path, (404, {}, b"no such certificate"))
-                self.send_response(status)
-                for name, value in headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format, *args) -> None:  # pylint: disable=redefined-builtin
-                """Quiet."""
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        handler = _handler(lambda: self.routes, self.requests.append)
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.port = self._server.server_address[1]
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
 
@@ -85,22 +90,11 @@ def main() -> None:
     routes = {path: (status, headers, base64.b64decode(body))
               for path, (status, headers, body) in json.loads(open(routes_file, encoding="utf-8").read()).items()}
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # pylint: disable=invalid-name
-            with open(log, "a", encoding="utf-8") as handle:
-                handle.write(self.path + "\n")
-            status, headers, body = routes.get(self.path, (404, {}, b""))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def record(path: str) -> None:
+        with open(log, "a", encoding="utf-8") as handle:
+            handle.write(path + "\n")
 
-        def log_message(self, format, *args) -> None:  # pylint: disable=redefined-builtin
-            """Quiet."""
-
-    server = http.server.ThreadingHTTPServer((bind, port), Handler)
+    server = http.server.ThreadingHTTPServer((bind, port), _handler(lambda: routes, record))
     print("ready", flush=True)
     server.serve_forever()
 
