@@ -522,9 +522,9 @@ class AttestationVerifier:
         known = [c for c in bundled if c != signer] + self.intermediates
         path, problem = _issuer_path(signer, known, self.roots)
         if problem is None and not _path_complete(path, self.roots):
-            if report.failures:
+            if report.failures and self.aia.enabled:
                 report.notes.append("AIA URLs were not followed: the document had already failed")
-            else:
+            elif not report.failures:
                 path, problem = self._extend_with_aia(path, known)
         if problem:
             report.record("chain", problem)
@@ -535,7 +535,7 @@ class AttestationVerifier:
                    .extension_policies(ca_policy=verification.ExtensionPolicy.webpki_defaults_ca(),
                                        ee_policy=verification.ExtensionPolicy.permit_all()))
         try:
-            chain = builder.build_client_verifier().verify(signer, known + path[1:]).chain
+            chain = builder.build_client_verifier().verify(signer, known).chain
         except (verification.VerificationError, ValueError) as exc:
             report.record("chain", "the signer certificate does not chain to a trusted root at %s: %s%s"
                           % (moment.isoformat(), excerpt(str(exc).split(" (encountered", maxsplit=1)[0], 200),

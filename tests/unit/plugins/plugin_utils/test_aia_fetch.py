@@ -8,6 +8,8 @@ tests/functional/test_attestation_aia.py.
 from __future__ import annotations
 
 import http.server
+import socket
+import ssl
 import threading
 
 import pytest
@@ -21,7 +23,9 @@ from ansible_collections.imds.azure.plugins.plugin_utils._aia_fetch import (
     check_url,
     normalize_hosts,
 )
-from helpers.aia_server import AiaServer, fetcher_for
+from cryptography.hazmat.primitives import serialization
+from helpers import hostile_pkcs7 as hostile
+from helpers.aia_server import PUBLIC_ADDRESS, AiaServer, fetcher_for
 
 CERT = b"0\x82\x01\x00" + b"c" * 256  # the fetcher does not parse; any bytes stand for a certificate
 URL = "http://cacerts.digicert.com/DigiCertGlobalRootG2.crt"
@@ -235,3 +239,46 @@ def test_plain_http_goes_through_the_controller_proxy(monkeypatch):
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_https_goes_to_the_checked_address_and_verifies_the_host_name(tmp_path, monkeypatch):
+    """TLS to the pinned address: SNI and the certificate check use the URL's host, against the system store
+    (a certificate from an unknown CA is refused, nothing is read)."""
+    for name in ("https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    ca_key, key = hostile.new_key(), hostile.new_key()
+    cert = hostile.certificate("www.microsoft.com", key, "Untrusted Test TLS CA", ca_key, ca=False,
+                               dns_names=["www.microsoft.com"])
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(tmp_path / "cert.pem"), str(tmp_path / "key.pem"))
+    names = []
+    context.sni_callback = lambda _sock, name, _context: names.append(name)
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve_one() -> None:
+        connection, _peer = listener.accept()
+        try:
+            context.wrap_socket(connection, server_side=True).close()
+        except (ssl.SSLError, OSError):
+            connection.close()
+
+    thread = threading.Thread(target=serve_one, daemon=True)
+    thread.start()
+    connects = []
+
+    def connect(address, port, timeout):
+        connects.append((address, port))
+        return socket.create_connection(listener.getsockname(), timeout=timeout)
+
+    fetcher = AiaFetcher(enabled=True, connect=connect,
+                         getaddrinfo=lambda host, port, type=0: [(socket.AF_INET, type, 6, "", (PUBLIC_ADDRESS, port))])
+    try:
+        assert fetcher.fetch("https://www.microsoft.com/pkiops/certs/x.crt") is None
+    finally:
+        thread.join(5)
+        listener.close()
+    assert connects == [(PUBLIC_ADDRESS, 443)] and names == ["www.microsoft.com"]
+    assert "could not be fetched (SSLCertVerificationError)" in fetcher.notes[0]
