@@ -43,8 +43,8 @@ options:
     description:
       - The vmId the document must be for, from a source the VM cannot influence (Azure Resource Manager, a CMDB,
         the registration record). Without it C(checks.vm_id) is null.
-      - A vmId the posting VM reports about itself proves nothing: a compromised VM can relay your nonce to
-        another VM and post that VM's genuine document with that VM's vmId.
+      - A vmId the posting VM reports about itself proves nothing, since a compromised VM can relay your nonce
+        to another VM and post that VM's genuine document with that VM's vmId.
     type: str
   valid_at:
     description: ISO 8601 time at which to check expiry and certificate validity; default now.
