@@ -183,3 +183,30 @@ def test_usage_errors(tmp_path, pki):
 def test_nonce_is_fresh_and_accepted_by_imds():
     nonces = {make_nonce() for _nonce in range(50)}
     assert len(nonces) == 50 and all(len(n) == 32 and n.isdigit() for n in nonces)
+
+
+@pytest.mark.parametrize("case", ["wrong signer name", "bad signature", "replayed", "expired", "other vm"])
+def test_no_aia_for_a_document_that_already_failed(case):
+    """Issue 18: AIA only for a signer whose signature verified and whose name is a metadata name, and never
+    for a document that already failed another check."""
+    url = "http://www.microsoft.com/pkiops/certs/test-ca.crt"
+    pki = EmulatorPki(include_intermediate=False, aia_url=url,
+                      leaf_common_name="imds.attacker.example" if case == "wrong signer name" else "metadata.azure.com")
+    signature = signed(pki)
+    if case == "bad signature":
+        der = bytearray(base64.b64decode(signature))
+        at = bytes(der).index(VM_ID.encode())
+        der[at] = ord("1") if der[at] != ord("1") else ord("2")
+        signature = base64.b64encode(bytes(der)).decode()
+    kwargs = {"nonce": "1" if case == "replayed" else NONCE, "vm_id": "x" if case == "other vm" else VM_ID}
+    if case == "expired":
+        kwargs["valid_at"] = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=7)).isoformat()
+    with AiaServer({"/pkiops/certs/test-ca.crt": (200, {}, pki.intermediate_der())}) as server:
+        report = AttestationVerifier([pki.root_cert], fetcher_for(server)).verify(signature, **kwargs)
+        assert server.requests == [] and not report["verified"]
+        assert "AIA URLs were not followed: the document had already failed" in report["notes"]
+        fresh = AttestationVerifier([pki.root_cert], fetcher_for(server)).verify(signed(pki), nonce=NONCE,
+                                                                                   vm_id=VM_ID)
+        # The same PKI and URL do fetch for a document that passed (control case; wrong names never pass).
+        assert len(server.requests) == (0 if case == "wrong signer name" else 1)
+        assert fresh["verified"] is (case != "wrong signer name")
