@@ -65,6 +65,9 @@ _REDIRECTS = (301, 302, 303, 307, 308)
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
 
 
+_BUDGET_SPENT = "the budget of %g seconds for AIA downloads of this document was spent" % DOCUMENT_SECONDS
+
+
 class AiaRefused(Exception):
     """A URL or an address broke a rule; ``str()`` names the rule."""
 
@@ -227,7 +230,7 @@ class AiaFetcher:
             self.start_document()
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            raise AiaRefused("the %d s budget for AIA downloads of this document was spent" % DOCUMENT_SECONDS)
+            raise AiaRefused(_BUDGET_SPENT)
         return min(TIMEOUT, remaining)
 
     def _download(self, url: str) -> bytes | None:
@@ -251,15 +254,32 @@ class AiaFetcher:
         headers.update({"Host": host, "Accept": "application/pkix-cert, */*"})
         try:
             connection.request("GET", path, headers=headers)
+            sock = connection.sock  # kept: getresponse() may drop the connection's reference, the answer reads on
             answer = connection.getresponse()
             if answer.status != 200:
                 return answer.status, answer.getheader("Location"), None
-            body = answer.read(MAX_BYTES + 1)
-            if len(body) > MAX_BYTES:
-                raise AiaRefused("the answer is larger than %d bytes" % MAX_BYTES)
-            return 200, None, body
+            return 200, None, self._read_body(answer, sock)
         finally:
             connection.close()
+
+    def _read_body(self, answer, sock) -> bytes:
+        """At most MAX_BYTES, within the document's time budget even when a server trickles its answer."""
+        chunks, size = [], 0
+        while True:
+            timeout = self._remaining()  # raises once the budget is spent
+            sock.settimeout(timeout)  # so no read outlasts it
+            try:
+                chunk = answer.read1(8192)
+            except TimeoutError as exc:
+                if timeout < TIMEOUT:  # the read was cut by the document's budget, not by the per-read timeout
+                    raise AiaRefused(_BUDGET_SPENT) from exc
+                raise
+            if not chunk:
+                return b"".join(chunks)
+            size += len(chunk)
+            if size > MAX_BYTES:
+                raise AiaRefused("the answer is larger than %d bytes" % MAX_BYTES)
+            chunks.append(chunk)
 
     def _connection(self, scheme: str, host: str, origin_path: str) -> tuple:
         """(connection, request path, headers): to the checked address, or through the controller's proxy."""

@@ -11,6 +11,7 @@ import http.server
 import socket
 import ssl
 import threading
+import time
 
 import pytest
 from ansible_collections.imds.azure.plugins.plugin_utils import _aia_fetch
@@ -172,7 +173,7 @@ def test_seconds_per_document_are_bounded(monkeypatch):
         monkeypatch.setattr(_aia_fetch, "DOCUMENT_SECONDS", 0.0)
         fetcher.start_document()
         assert fetcher.fetch("http://www.microsoft.com/c.crt") is None
-        assert server.requests == [] and "budget for AIA downloads" in fetcher.notes[0]
+        assert server.requests == [] and "seconds for AIA downloads of this document was spent" in fetcher.notes[0]
 
 
 def test_cache_is_read_first_and_can_be_pre_seeded(tmp_path):
@@ -282,3 +283,40 @@ def test_https_goes_to_the_checked_address_and_verifies_the_host_name(tmp_path, 
         listener.close()
     assert connects == [(PUBLIC_ADDRESS, 443)] and names == ["www.microsoft.com"]
     assert "could not be fetched (SSLCertVerificationError)" in fetcher.notes[0]
+
+
+def test_a_trickling_answer_is_cut_at_the_document_budget(monkeypatch):
+    """Each read is within the socket timeout, but the whole answer is bounded by the per-document seconds."""
+    sent = []
+
+    class Trickle(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # pylint: disable=invalid-name
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            try:
+                for _byte in range(1000):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    sent.append(1)
+                    time.sleep(0.05)
+            except OSError:
+                pass
+
+        def log_message(self, format, *args) -> None:  # pylint: disable=redefined-builtin
+            """Quiet."""
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Trickle)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    monkeypatch.setattr(_aia_fetch, "DOCUMENT_SECONDS", 0.5)
+    try:
+        fetcher = AiaFetcher(enabled=True, getaddrinfo=lambda host, port, type=0: [
+            (socket.AF_INET, type, 6, "", (PUBLIC_ADDRESS, port))],
+            connect=lambda _address, _port, timeout: socket.create_connection(server.server_address, timeout=timeout))
+        fetcher.start_document()
+        assert fetcher.fetch("http://www.microsoft.com/slow.crt") is None
+        assert "seconds for AIA downloads of this document was spent" in fetcher.notes[0]
+        assert len(sent) < 1000
+    finally:
+        server.shutdown()
+        server.server_close()
