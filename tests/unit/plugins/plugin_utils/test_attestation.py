@@ -205,8 +205,8 @@ def test_no_aia_for_a_document_that_already_failed(case):
         report = AttestationVerifier([pki.root_cert], fetcher_for(server)).verify(signature, **kwargs)
         assert server.requests == [] and not report["verified"]
         assert "AIA URLs were not followed: the document had already failed" in report["notes"]
-        fresh = AttestationVerifier([pki.root_cert], fetcher_for(server)).verify(signed(pki), nonce=NONCE,
-                                                                                   vm_id=VM_ID)
+        control = AttestationVerifier([pki.root_cert], fetcher_for(server))
+        fresh = control.verify(signed(pki), nonce=NONCE, vm_id=VM_ID)
         # The same PKI and URL do fetch for a document that passed (control case; wrong names never pass).
         assert len(server.requests) == (0 if case == "wrong signer name" else 1)
         assert fresh["verified"] is (case != "wrong signer name")
