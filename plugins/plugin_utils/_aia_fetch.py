@@ -63,8 +63,6 @@ DEFAULT_CACHE_DIR = "~/.cache/imds.azure/aia"
 _REDIRECTS = (301, 302, 303, 307, 308)
 # Special-purpose IPv4 blocks that ipaddress does not count as private or reserved.
 _SHARED = ipaddress.ip_network("100.64.0.0/10")
-
-
 _BUDGET_SPENT = "the budget of %g seconds for AIA downloads of this document was spent" % DOCUMENT_SECONDS
 
 
