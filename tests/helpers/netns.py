@@ -42,6 +42,7 @@ def remove_stale() -> None:
         match = re.match(r"^%s-[a-z0-9]+-(\d+)-\d+$" % PREFIX, name)
         if match and not os.path.exists("/proc/%s" % match.group(1)):
             ip("netns", "del", name, check=False)
+            shutil.rmtree(Path("/etc/netns") / name, ignore_errors=True)
 
 
 class NetNs:
