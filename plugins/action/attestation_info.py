@@ -35,13 +35,20 @@ class ActionModule(ActionBase):
         result.update(fetched)
         if fetched.get("failed"):
             return result
+        # The VM's own vmId cannot expose a relay (a compromised VM answers with another VM's document
+        # and that VM's vmId); an expected_vm_id from a trusted source can.
+        expected = args.get("expected_vm_id")
+        vm_id = str(expected) if expected else fetched.get("vm_id")
         try:
-            report = verifier.verify(fetched["attested_document"], nonce=args["nonce"], vm_id=fetched.get("vm_id"),
+            report = verifier.verify(fetched["attested_document"], nonce=args["nonce"], vm_id=vm_id,
                                      valid_at=args.get("valid_at"))
         except attestation.AttestationUsageError as exc:
             raise AnsibleActionFail(str(exc)) from exc
         result.update(report)
+        result["vm_id_source"] = "expected_vm_id" if expected else ("reported by the VM" if vm_id else None)
         if not report["verified"] and boolean(args.get("fail_on_invalid", True), strict=False):
             result["failed"] = True
             result["msg"] = "The attested document did not verify: %s." % "; ".join(report["failures"])
+            # A failed task prints its whole result: keep the (long, useless to read) signature out of it.
+            result.pop("attested_document", None)
         return result

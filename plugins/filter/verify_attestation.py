@@ -19,7 +19,14 @@ description:
     and, when given, the O(nonce) and O(vm_id).
   - Never fails for an invalid document; it returns RV(_value.verified) false and one message per failed check.
     Wrong options (an unreadable O(valid_at), an empty O(ca_path)) raise an error.
-  - Needs C(cryptography) and C(asn1crypto) on the controller, and C(requests) for O(aia_fetch).
+  - "The document is handled as hostile, with the bounds of M(imds.azure.attestation_info): 64 KiB of base64,
+    ASN.1 at most 24 levels deep and 4096 elements, at most 8 certificates, chains of at most 4 certificates above
+    the signer; content parsed only after the signature verified."
+  - "With O(aia_fetch), intermediates are downloaded only for a document that passed every other check, only
+    from O(aia_allowed_hosts) over C(http)/C(https) on their default ports, only to public addresses (checked,
+    then connected to without a second lookup), each redirect checked the same way; at most 4 downloads of
+    64 KiB per document, 10 seconds each, 20 seconds in all. RV(_value.notes) name the rule that refused a URL."
+  - Needs C(cryptography) and C(asn1crypto) on the controller.
 options:
   _input:
     description:
@@ -33,7 +40,11 @@ options:
         C(checks.nonce) is null.
     type: str
   vm_id:
-    description: The vmId the document must be for. Without it C(checks.vm_id) is null.
+    description:
+      - The vmId the document must be for, from a source the VM cannot influence (Azure Resource Manager, a CMDB,
+        the registration record). Without it C(checks.vm_id) is null.
+      - A vmId the posting VM reports about itself proves nothing, since a compromised VM can relay your nonce
+        to another VM and post that VM's genuine document with that VM's vmId.
     type: str
   valid_at:
     description: ISO 8601 time at which to check expiry and certificate validity; default now.
@@ -41,14 +52,28 @@ options:
   ca_path:
     description: Trusted roots (PEM bundle or directory); default the controller's system trust store.
     type: path
+  intermediates_path:
+    description:
+      - Intermediate certificates (PEM bundle or directory) used only to build the chain, never trusted as roots;
+        Microsoft's published intermediates here make verification work offline.
+    type: path
   aia_fetch:
     description:
-      - Download missing intermediate certificates from their Authority Information Access URL, as
-        M(imds.azure.attestation_info) does (controller proxy settings apply).
+      - Download missing intermediate certificates from their Authority Information Access URL, under the rules
+        above, as M(imds.azure.attestation_info) does (controller proxy settings apply).
     type: bool
     default: false
+  aia_allowed_hosts:
+    description:
+      - The only hosts AIA downloads may go to. Default (unset) is the AIA host list of Microsoft's "Azure
+        Certificate Authority details" page (C(cacerts.digicert.com), C(cacerts.digicert.cn),
+        C(cacerts.geotrust.com), C(caissuers.microsoft.com), C(www.microsoft.com)).
+    type: list
+    elements: str
   aia_cache_dir:
-    description: Where downloaded intermediates are kept.
+    description:
+      - Where downloaded intermediates are kept; read even without O(aia_fetch). A file is named after the SHA-256
+        of its URL in hexadecimal plus C(.crt).
     type: path
     default: ~/.cache/imds.azure/aia
 seealso:
@@ -93,6 +118,10 @@ _value:
       description: Subjects of the verified chain, signer first.
       type: list
       elements: str
+    notes:
+      description: Remarks that are not failures, for example an AIA URL refused and the rule that refused it.
+      type: list
+      elements: str
 """
 
 from ansible.errors import AnsibleFilterError
@@ -101,11 +130,10 @@ from ansible_collections.imds.azure.plugins.plugin_utils._attestation_loader imp
 
 
 def verify_attestation(document, nonce=None, vm_id=None, valid_at=None, ca_path=None, aia_fetch=False,
-                       aia_cache_dir=None) -> dict:
+                       aia_cache_dir=None, intermediates_path=None, aia_allowed_hosts=None) -> dict:
     attestation = load_verifier_module()
-    options = {"ca_path": ca_path, "aia_fetch": aia_fetch}
-    if aia_cache_dir:
-        options["aia_cache_dir"] = aia_cache_dir
+    options = {"ca_path": ca_path, "aia_fetch": aia_fetch, "aia_cache_dir": aia_cache_dir,
+               "intermediates_path": intermediates_path, "aia_allowed_hosts": aia_allowed_hosts}
     try:
         verifier = attestation.verifier_from_options(options)
         return verifier.verify(document, nonce=None if nonce is None else str(nonce),

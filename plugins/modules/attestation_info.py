@@ -15,10 +15,22 @@ description:
   - "The checks: the PKCS#7 SignedData signature over the content with the signer certificate in it; the signer
     certificate is for C(metadata.azure.com), or a subdomain of it or of the sovereign-cloud names
     C(metadata.azure.us), C(metadata.azure.cn), C(metadata.microsoftazure.de); it chains to a trusted root; the
-    nonce is the one sent; C(timeStamp.expiresOn) has not passed at O(valid_at); C(vmId) is the VM's own."
+    nonce is the one sent; C(timeStamp.expiresOn) has not passed at O(valid_at); C(vmId) is O(expected_vm_id), or
+    without it the VM's own as the VM reports it."
+  - "The document comes from the VM, which attestation does not trust, so it is handled as hostile: its size and
+    structure are bounded before it is parsed (64 KiB of base64, ASN.1 at most 24 levels deep and 4096 elements,
+    at most 8 certificates, chains of at most 4 certificates above the signer), its content is parsed only after
+    the signature over it verified, and a malformed document is a failed check, never an error."
+  - "Intermediate certificates are downloaded (O(aia_fetch)) only for a document that passed every other check
+    and whose signer is a metadata name, and only from the hosts in O(aia_allowed_hosts) over C(http) or C(https)
+    on their default ports, to public addresses only (never loopback, private, link-local, shared 100.64.0.0/10,
+    multicast, unspecified or reserved, IPv4-mapped IPv6 included); each redirect is checked by the same rules,
+    and the connection goes to the address that was checked. At most 4 downloads of at most 64 KiB each per
+    document, 10 seconds each and 20 seconds in all. The notes say which rule refused a URL; they never repeat a
+    server's answer."
   - A POSIX managed node needs nothing but Python, a Windows one nothing but Windows PowerShell 5.1 (the fetching
     then runs on the controller, each request made on the host by M(imds.azure.win_imds_attempt));
-    C(cryptography), C(asn1crypto) and (for O(aia_fetch)) C(requests) are needed on the controller only.
+    C(cryptography) and C(asn1crypto) are needed on the controller only.
   - Use the P(imds.azure.verify_attestation#filter) filter for documents that reach the controller another way.
 extends_documentation_fragment:
   - action_common_attributes
@@ -46,8 +58,18 @@ options:
     type: str
   ca_path:
     description:
-      - Trusted roots on the controller, a PEM bundle or a directory of PEM or DER files.
+      - Trusted roots (trust anchors) on the controller, a PEM bundle or a directory of PEM or DER files.
       - Default is the controller's system trust store (what Python's C(ssl) module uses).
+      - Put only roots here. Intermediates belong in O(intermediates_path), where they help build a chain but
+        are never trusted on their own.
+    type: path
+  intermediates_path:
+    description:
+      - Intermediate certificates on the controller, a PEM bundle or a directory of PEM or DER files (at most
+        1000 certificates), used only to build the chain from the signer to a root in O(ca_path) or the system
+        store; a certificate here is never a trust anchor.
+      - With Microsoft's published intermediates here and O(aia_fetch=false), verifying needs no network (see the
+        IMDS guide's air-gapped set-up).
     type: path
   valid_at:
     description:
@@ -56,21 +78,45 @@ options:
     type: str
   check_vm_id:
     description:
-      - Read the VM's C(vmId) (one extra request) and require the document to be for it.
+      - Read the VM's C(vmId) (one extra request) and, unless O(expected_vm_id) is set, require the document to be
+        for it.
+      - This catches a document cached for another VM by mistake; it cannot catch a compromised VM, which
+        answers both requests. It can relay the nonce to any VM its owner controls and return that VM's genuine
+        document and C(vmId). Use O(expected_vm_id) to prove which VM answered.
     type: bool
     default: true
+  expected_vm_id:
+    description:
+      - The C(vmId) the document must carry, from a source the VM cannot influence (Azure Resource Manager, a
+        CMDB, your registration record, an inventory built from those).
+      - With it, a relayed document (another VM's, obtained with this run's nonce) fails the C(vm_id) check.
+    type: str
   aia_fetch:
     description:
-      - When an intermediate certificate is neither in the document nor in O(ca_path), download it on the
-        controller from the URL in the certificate's Authority Information Access extension.
-      - The download uses C(requests) with a 10 second timeout, at most 3 redirects and 64 KiB, and follows the
-        controller's usual proxy settings (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)), because it is ordinary traffic to
-        the certificate authority, unlike IMDS requests, which never use a proxy.
+      - When an intermediate certificate is neither in the document nor in O(intermediates_path), download it on the
+        controller from the URL in the certificate's Authority Information Access extension, under the rules in
+        the description (allowed hosts, default ports, public addresses, each redirect checked, bounded).
+      - The download follows the controller's usual proxy settings (E(HTTPS_PROXY), E(HTTP_PROXY), E(NO_PROXY)),
+        because it is ordinary traffic to the certificate authority, unlike IMDS requests, which never use a
+        proxy. Through a proxy, the proxy resolves the host name; the host, scheme and port rules still apply.
+      - Roots are never downloaded into trust; a missing root is added to O(ca_path).
     type: bool
     default: true
+  aia_allowed_hosts:
+    description:
+      - The only hosts AIA downloads may go to.
+      - Default (unset) is the AIA host list of Microsoft's "Azure Certificate Authority details" page,
+        C(cacerts.digicert.com), C(cacerts.digicert.cn), C(cacerts.geotrust.com), C(caissuers.microsoft.com) and
+        C(www.microsoft.com).
+      - Setting it never allows an internal address; a host whose name resolves to one is refused.
+    type: list
+    elements: str
   aia_cache_dir:
     description:
-      - Where downloaded intermediate certificates are kept, so each URL is fetched once.
+      - Where downloaded intermediate certificates are kept, so each URL is fetched once. It is read even with
+        O(aia_fetch=false).
+      - Each file is named after the SHA-256 of its URL in hexadecimal plus C(.crt); pre-seed it by saving a
+        certificate under that name (the IMDS guide shows how).
     type: path
     default: ~/.cache/imds.azure/aia
   fail_on_invalid:
@@ -80,7 +126,8 @@ options:
     type: bool
     default: true
 notes:
-  - Production intermediates may not be downloadable in restricted networks; put them in O(ca_path) then.
+  - Production intermediates may not be downloadable in restricted networks; put Microsoft's published
+    intermediates in O(intermediates_path) then (never in O(ca_path), which would make them trust anchors).
   - IMDS may return a cached document with an older nonce; the nonce check then fails, and asking again helps.
 seealso:
   - plugin: imds.azure.verify_attestation
@@ -105,6 +152,13 @@ EXAMPLES = r"""
   imds.azure.attestation_info:
     ca_path: /etc/pki/azure-roots.pem
     fail_on_invalid: false
+  register: attestation
+
+- name: Prove which VM answered (vmId from the CMDB), offline
+  imds.azure.attestation_info:
+    expected_vm_id: "{{ cmdb_vm_id }}"
+    intermediates_path: /etc/pki/azure-intermediates
+    aia_fetch: false
   register: attestation
 """
 
@@ -160,17 +214,28 @@ vm_id:
   returned: success
   type: str
   sample: 02aab8a4-74ef-476e-8182-f6d2ba4166a6
+vm_id_source:
+  description:
+    - What the document's C(vmId) was compared with, V(expected_vm_id) or V(reported by the VM); null when it was
+      not compared.
+  returned: success
+  type: str
+  sample: expected_vm_id
 valid_at:
   description: The time the checks used.
   returned: success
   type: str
   sample: '2026-12-01T23:49:35+00:00'
 attested_document:
-  description: The document as IMDS sent it (C(encoding), C(signature)), to pass on to a registration service.
+  description:
+    - The document as IMDS sent it (C(encoding), C(signature)), to pass on to a registration service.
+    - Left out of a failed result, so that the failure message does not print the signature.
   returned: success
   type: dict
 notes:
-  description: Remarks that are not failures, for example an intermediate that could not be cached.
+  description:
+    - Remarks that are not failures, for example an AIA URL refused (naming the rule) or an intermediate that
+      could not be cached.
   returned: success
   type: list
   elements: str
@@ -190,8 +255,11 @@ from ansible_collections.imds.azure.plugins.module_utils._module_adapter import 
 # Options the action plugin uses on the controller; the module accepts and ignores them.
 CONTROLLER_OPTIONS = dict(
     ca_path=dict(type="path"),
+    intermediates_path=dict(type="path"),
+    expected_vm_id=dict(type="str"),
     valid_at=dict(type="str"),
     aia_fetch=dict(type="bool", default=True),
+    aia_allowed_hosts=dict(type="list", elements="str"),
     aia_cache_dir=dict(type="path", default="~/.cache/imds.azure/aia"),
     fail_on_invalid=dict(type="bool", default=True),
 )

@@ -99,3 +99,54 @@ def test_filter_on_a_posted_document(tmp_path, emulator):
     assert msg["production"]["chain"] is False  # offline: no intermediate (see the unit tests)
     bad = result.task("bad option")
     assert bad["status"] == "failed" and "valid_at must be an ISO 8601" in bad["result"]["msg"]
+
+
+def test_expected_vm_id_catches_a_relayed_document(tmp_path, emulator):
+    """Issue 21: the VM's own vmId comes from the same VM; only a vmId from a trusted source exposes a relay."""
+    own = emulator.profile["compute"]["vmId"]
+    relayed = run(tmp_path / "relayed", emulator, "expected_vm_id: 00000000-0000-0000-0000-0000000000aa",
+                  ignore_errors=True).task("attest")
+    assert relayed["status"] == "failed" and relayed["result"]["checks"]["vm_id"] is False
+    assert "not the expected 00000000-0000-0000-0000-0000000000aa" in relayed["result"]["msg"]
+    assert relayed["result"]["vm_id_source"] == "expected_vm_id"
+    good = run(tmp_path / "good", emulator, "expected_vm_id: %s" % own).task("attest")["result"]
+    assert good["verified"] and good["vm_id_source"] == "expected_vm_id"
+    default = run(tmp_path / "default", emulator).task("attest")["result"]
+    assert default["vm_id_source"] == "reported by the VM"
+
+
+def test_intermediates_bundle_offline(tmp_path, emulator):
+    """Production-like: the intermediate is not in the document; a local bundle supplies it, no AIA."""
+    emulator.pki = EmulatorPki(include_intermediate=False)
+    bundle = tmp_path / "intermediates"
+    bundle.mkdir(parents=True)
+    (bundle / "issuing-ca.pem").write_bytes(emulator.pki.intermediate_pem())
+    offline = run(tmp_path / "bundle", emulator, "intermediates_path: %s\naia_fetch: false" % bundle).task("attest")
+    assert offline["result"]["verified"], offline["result"]["failures"]
+    assert len(offline["result"]["chain"]) == 3
+    without = run(tmp_path / "none", emulator, "aia_fetch: false", ignore_errors=True).task("attest")
+    assert without["status"] == "failed"
+    assert "Missing intermediate" in without["result"]["msg"] and "aia_fetch is off" in without["result"]["msg"]
+
+
+def test_filter_on_hostile_content_fails_the_check_without_an_error(tmp_path):
+    """Issue 21: 40,000 '[' as (validly signed) content raised RecursionError out of the verifier."""
+    pki = EmulatorPki()
+    posted = {"encoding": "pkcs7", "signature": pki.sign(b"[" * 40000)}
+    root = tmp_path / "root.pem"
+    pki.write_root(str(root))
+    playbook = """
+- hosts: all
+  gather_facts: false
+  vars:
+    posted: %s
+  tasks:
+    - name: verify
+      ansible.builtin.debug:
+        msg: "{{ posted | imds.azure.verify_attestation(ca_path='%s') }}"
+""" % (json.dumps(posted), root)
+    result = run_playbook(tmp_path, playbook)
+    assert result.rc == 0, result.output
+    report = result.task("verify")["result"]["msg"]
+    assert report["verified"] is False and report["checks"]["signature"] is True and report["document"] is None
+    assert "nests deeper than 16 levels" in report["failures"][0]

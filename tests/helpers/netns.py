@@ -10,6 +10,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 from helpers import paths
 
@@ -41,6 +42,7 @@ def remove_stale() -> None:
         match = re.match(r"^%s-[a-z0-9]+-(\d+)-\d+$" % PREFIX, name)
         if match and not os.path.exists("/proc/%s" % match.group(1)):
             ip("netns", "del", name, check=False)
+            shutil.rmtree(Path("/etc/netns") / name, ignore_errors=True)
 
 
 class NetNs:
@@ -62,6 +64,13 @@ class NetNs:
     def add_address(self, address: str, device: str = "lo") -> None:
         self.run("ip", "addr", "add", address, "dev", device)
 
+    def set_hosts(self, entries: dict) -> None:
+        """Name resolution inside this namespace only: ``ip netns exec`` mounts /etc/netns/NAME/hosts over
+        /etc/hosts (iproute2's ip-netns(8)). ``entries`` maps names to addresses."""
+        folder = Path("/etc/netns") / self.name
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "hosts").write_text("".join("%s %s\n" % (address, name) for name, address in entries.items()))
+
     def spawn(self, command: list, **kwargs) -> subprocess.Popen:
         process = subprocess.Popen(self.prefix + command, **kwargs)  # pylint: disable=consider-using-with
         self._processes.append(process)
@@ -74,6 +83,7 @@ class NetNs:
         for process in self._processes:
             stop_process(process)
         ip("netns", "del", self.name, check=False)
+        shutil.rmtree(Path("/etc/netns") / self.name, ignore_errors=True)
 
 
 def stop_process(process: subprocess.Popen) -> None:

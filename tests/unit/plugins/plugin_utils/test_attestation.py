@@ -11,14 +11,11 @@ from __future__ import annotations
 
 import base64
 import datetime
-import http.server
 import json
-import threading
 
 import pytest
-from ansible_collections.imds.azure.plugins.plugin_utils import _attestation
+from ansible_collections.imds.azure.plugins.plugin_utils import _aia_fetch, _attestation
 from ansible_collections.imds.azure.plugins.plugin_utils._attestation import (
-    AiaFetcher,
     AttestationUsageError,
     AttestationVerifier,
     make_nonce,
@@ -27,6 +24,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._attestation import (
 from emulator.pki import EmulatorPki
 from emulator.server import ImdsEmulator
 from helpers import paths
+from helpers.aia_server import AiaServer, fetcher_for
 
 NONCE = "20260401123456"
 VM_ID = "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
@@ -125,56 +123,28 @@ def test_truncated(pki):
 
 
 def test_aia_fetch_with_cache(tmp_path):
-    """A leaf whose intermediate is only reachable through its AIA URL, served on loopback."""
-    served = []
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _IntermediateHandler)
-    server.served = served  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        pki = EmulatorPki(include_intermediate=False,
-                          aia_url="http://127.0.0.1:%d/intermediate.crt" % server.server_address[1])
-        server.der = pki.intermediate_der()  # type: ignore[attr-defined]
+    """A leaf whose intermediate is only published at its AIA URL (an allowed host, served locally)."""
+    pki = EmulatorPki(include_intermediate=False, aia_url="http://www.microsoft.com/pkiops/certs/test-ca.crt")
+    with AiaServer({"/pkiops/certs/test-ca.crt": (200, {}, pki.intermediate_der())}) as server:
         without = verify(pki, signed(pki))
-        assert failed_checks(without) == {"chain"} and "allow aia_fetch" in without["failures"][0]
+        assert failed_checks(without) == {"chain"} and "Missing intermediate" in without["failures"][0]
+        assert server.requests == []
         for _run in range(2):
-            fetcher = AiaFetcher(enabled=True, cache_dir=str(tmp_path / "aia"))
+            fetcher = fetcher_for(server, cache_dir=str(tmp_path / "aia"))
             report = AttestationVerifier([pki.root_cert], fetcher).verify(signed(pki), nonce=NONCE, vm_id=VM_ID)
             assert report["verified"], report["failures"]
-        assert len(served) == 1  # the second run used the cache
-    finally:
-        server.shutdown()
-        server.server_close()
+        assert server.requests == ["/pkiops/certs/test-ca.crt"]  # the second run used the cache
 
 
-def test_aia_size_cap_and_errors(tmp_path):
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _IntermediateHandler)
-    server.served = []  # type: ignore[attr-defined]
-    server.der = b"x" * (_attestation.AIA_MAX_BYTES + 10)  # type: ignore[attr-defined]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        pki = EmulatorPki(include_intermediate=False,
-                          aia_url="http://127.0.0.1:%d/big.crt" % server.server_address[1])
-        signature = signed(pki)
-        fetcher = AiaFetcher(enabled=True, cache_dir=str(tmp_path / "aia"))
-        report = AttestationVerifier([pki.root_cert], fetcher).verify(signature)
+def test_aia_size_cap(tmp_path):
+    pki = EmulatorPki(include_intermediate=False, aia_url="http://www.microsoft.com/big.crt")
+    with AiaServer({"/big.crt": (200, {}, b"x" * (_aia_fetch.MAX_BYTES + 10))}) as server:
+        signature = signed(pki)  # makes the keys and certificates
+        fetcher = fetcher_for(server, cache_dir=str(tmp_path / "aia"))
+        report = AttestationVerifier([pki.root_cert], fetcher).verify(signature, nonce=NONCE, vm_id=VM_ID)
         assert report["checks"]["chain"] is False
-        assert any("more than" in note for note in report["notes"])
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-class _IntermediateHandler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # pylint: disable=invalid-name
-        self.server.served.append(self.path)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/pkix-cert")
-        self.send_header("Content-Length", str(len(self.server.der)))
-        self.end_headers()
-        self.wfile.write(self.server.der)
-
-    def log_message(self, format, *args) -> None:  # pylint: disable=redefined-builtin
-        """Quiet."""
+        assert any("larger than" in note for note in report["notes"])
+        assert not list((tmp_path / "aia").glob("*.crt"))
 
 
 def test_production_document_offline():
@@ -213,3 +183,30 @@ def test_usage_errors(tmp_path, pki):
 def test_nonce_is_fresh_and_accepted_by_imds():
     nonces = {make_nonce() for _nonce in range(50)}
     assert len(nonces) == 50 and all(len(n) == 32 and n.isdigit() for n in nonces)
+
+
+@pytest.mark.parametrize("case", ["wrong signer name", "bad signature", "replayed", "expired", "other vm"])
+def test_no_aia_for_a_document_that_already_failed(case):
+    """Issue 18: AIA only for a signer whose signature verified and whose name is a metadata name, and never
+    for a document that already failed another check."""
+    url = "http://www.microsoft.com/pkiops/certs/test-ca.crt"
+    pki = EmulatorPki(include_intermediate=False, aia_url=url,
+                      leaf_common_name="imds.attacker.example" if case == "wrong signer name" else "metadata.azure.com")
+    signature = signed(pki)
+    if case == "bad signature":
+        der = bytearray(base64.b64decode(signature))
+        at = bytes(der).index(VM_ID.encode())
+        der[at] = ord("1") if der[at] != ord("1") else ord("2")
+        signature = base64.b64encode(bytes(der)).decode()
+    kwargs = {"nonce": "1" if case == "replayed" else NONCE, "vm_id": "x" if case == "other vm" else VM_ID}
+    if case == "expired":
+        kwargs["valid_at"] = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=7)).isoformat()
+    with AiaServer({"/pkiops/certs/test-ca.crt": (200, {}, pki.intermediate_der())}) as server:
+        report = AttestationVerifier([pki.root_cert], fetcher_for(server)).verify(signature, **kwargs)
+        assert server.requests == [] and not report["verified"]
+        assert "AIA URLs were not followed: the document had already failed" in report["notes"]
+        control = AttestationVerifier([pki.root_cert], fetcher_for(server))
+        fresh = control.verify(signed(pki), nonce=NONCE, vm_id=VM_ID)
+        # The same PKI and URL do fetch for a document that passed (control case; wrong names never pass).
+        assert len(server.requests) == (0 if case == "wrong signer name" else 1)
+        assert fresh["verified"] is (case != "wrong signer name")
