@@ -61,6 +61,8 @@ def run_module(argument_spec: dict, logic, **rules) -> None:
     except ImdsError as exc:
         fail_with(module, exc)
         return
+    for warning in result.pop("warnings", []):
+        module.warn(warning)  # exit_json(warnings=...) is deprecated from ansible-core 2.19
     module.exit_json(**result)
 
 

@@ -99,6 +99,23 @@ def version_for(rule, preferred):
     return preferred if preferred in rule.known_versions else rule.default_version
 
 
+def version_for_request(rule, requested):
+    # type: (PathRule, Optional[str]) -> Optional[str]
+    """The api-version to send to a path of ``rule`` when the task asked for ``requested``.
+
+    A version this collection knows for another category only is replaced by the path's default: an
+    instance version set for the whole module_defaults group would be a certain 400 on scheduled
+    events, which have versions of their own. A version nobody here knows is sent as it is; IMDS decides.
+    """
+    if not requested:
+        return rule.default_version
+    if requested in rule.known_versions:
+        return requested
+    if requested in INSTANCE_API_VERSIONS or requested in SCHEDULED_EVENTS_API_VERSIONS:
+        return rule.default_version
+    return requested
+
+
 def segments_of(request_path):
     # type: (str) -> tuple
     """``/metadata/a/b`` -> ``("a", "b")``."""

@@ -166,6 +166,7 @@ from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
     rule_for,
     segments_of,
     strip_user_data,
+    version_for_request,
 )
 
 
@@ -217,7 +218,7 @@ def read(params: dict, **context) -> dict:
         query["format"] = fmt
     client = client_from_params(params, **context)
     try:
-        result = client.get(list(segments), params=query, api_version=params["api_version"] or rule.default_version,
+        result = client.get(list(segments), params=query, api_version=version_for_request(rule, params["api_version"]),
                             expect=fmt)
     except ImdsApiVersionError:
         raise
@@ -230,7 +231,7 @@ def read(params: dict, **context) -> dict:
         output["data"] = strip_user_data(result.data, segments)
     else:
         output["data"] = result.data
-    return output
+    return client.with_warnings(output)
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 from emulator.faults import Fault
-from helpers.ansible_runner import run_playbook
+from helpers.ansible_runner import run_command, run_playbook
 
 PLAYBOOK = """
 - hosts: all
@@ -126,6 +126,29 @@ def test_unknown_api_version_falls_back_once(tmp_path, make_emulator):
     assert run.rc == 0, run.output
     assert run.task("compute")["result"]["api_version"] == "2021-02-01"
     assert [r.status for r in emulator.requests] == [400, 200]
+    # Not silent: a warning names both versions, once.
+    output = " ".join((run.stdout + run.stderr).split())
+    assert output.count("IMDS refused api-version 2025-04-07 at /metadata/instance/compute (400)") == 1, run.output
+    assert "repeated with 2021-02-01" in output
+
+
+@pytest.mark.parametrize("version", ["2021-2-1", "latest", "2021-02-01 ", "2021-13-01"])
+def test_an_api_version_that_is_not_a_date_is_refused_before_any_request(tmp_path, emulator, version):
+    """The new user's command, with a version IMDS cannot know."""
+    run = run_command(tmp_path, ["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m",
+                                 "imds.azure.metadata_info", "-a", "path=instance/compute/vmId format=text "
+                                 "api_version='%s'" % version], env={"AZURE_IMDS_ENDPOINT": emulator.url})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "api_version must be an IMDS api-version, a date written YYYY-MM-DD" in run.stdout
+    assert repr(version) in run.stdout and not emulator.requests
+
+
+def test_scheduled_events_refuse_a_bad_version_before_any_request(tmp_path, emulator):
+    run = run_command(tmp_path, ["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m",
+                                 "imds.azure.scheduled_events", "-a", "only_this_vm=true api_version=latest"],
+                      env={"AZURE_IMDS_ENDPOINT": emulator.url})
+    assert run.returncode == 2 and "a date written YYYY-MM-DD" in run.stdout, run.stdout + run.stderr
+    assert not emulator.requests
 
 
 def test_user_data_only_when_asked_and_then_hidden(tmp_path, emulator):

@@ -58,3 +58,32 @@ def test_group_defaults_set_the_timeout(tmp_path, emulator):
     assert result["error_type"] == "ImdsTimeoutError"
     assert "did not answer within 1.0 s" in result["msg"]
     assert result["attempts"] == 1
+
+
+README_GROUP_PLAY = """- hosts: all
+  gather_facts: false
+  module_defaults:
+    group/imds.azure.imds:
+      endpoint: %(endpoint)s
+      timeout: 5
+      api_version: '2021-02-01'
+  tasks:
+    - name: facts
+      imds.azure.metadata_facts:
+    - name: events
+      imds.azure.scheduled_events:
+    - name: events by path
+      imds.azure.metadata_info:
+        path: scheduledevents
+"""
+
+
+def test_an_instance_version_for_the_group_costs_scheduled_events_no_400(tmp_path, emulator):
+    """The README's module_defaults (an instance api-version for the whole group) beside scheduled events."""
+    run = run_playbook(tmp_path, README_GROUP_PLAY % {"endpoint": emulator.url})
+    assert run.rc == 0, run.output
+    assert run.task("facts")["result"]["ansible_facts"]["azure_imds"]["api_version"] == "2021-02-01"
+    assert run.task("events")["result"]["api_version"] == "2020-07-01"
+    assert run.task("events by path")["result"]["api_version"] == "2020-07-01"
+    assert [request.status for request in emulator.requests] == [200, 200, 200]
+    assert "WARNING" not in run.stdout + run.stderr
