@@ -4,7 +4,8 @@ Two cases, against loopback only: a refused connection (a port nothing listens o
 endpoint (the emulator accepts the request and never answers). Each runs ``--runs`` times, with the
 default options and with the fail-fast settings the IMDS guide gives for mixed fleets. Prints, per case,
 the attempts of the failed task and the median and longest task duration (the retry waits are random,
-so the longest of a few runs is near, not at, the worst case the guide states).
+so the longest of a few runs is near, not at, the worst case the guide states), after the same figures
+for ansible.builtin.ping: the cost of any module run on this machine.
 
     .cache/venv/bin/python tests/bench/bench_unreachable.py [--runs 3] [--cases refused,hang]
 
@@ -59,6 +60,16 @@ def measure(case: str, setting: str, runs: int, work: Path) -> None:
         max(durations)))
 
 
+def ping_baseline(runs: int, work: Path) -> None:
+    """What any one-task module run costs on this machine: the part of the figures above that is not IMDS."""
+    durations = []
+    for index in range(runs):
+        run = run_playbook(work / ("ping-%d" % index), module_play("ansible.builtin.ping"))
+        durations.append(run.task("gather")["duration"])
+    print("%-8s %-9s %-19s median %5.1f s  longest %5.1f s" % ("ping", "-", "", statistics.median(durations),
+                                                               max(durations)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -66,6 +77,7 @@ def main() -> None:
     parser.add_argument("--settings", default="default,fail-fast")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-unreachable-") as work:
+        ping_baseline(args.runs, Path(work))
         for case in args.cases.split(","):
             for setting in args.settings.split(","):
                 measure(case, setting, args.runs, Path(work))

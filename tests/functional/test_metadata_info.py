@@ -37,7 +37,7 @@ def test_versions_leaves_and_objects(tmp_path, emulator):
         info_task("tags", path="/metadata/instance/compute/tags", format="text"),
         info_task("keys", path="instance/compute/osProfile", format="text"),
         info_task("interface", path="instance/network/interface/0"),
-        info_task("leaf_as_json", path="instance/network/interface/0/macAddress"),
+        info_task("leaf_as_json", path="instance/network/interface/0/macAddress", format="json"),
         info_task("missing", path="instance/compute/nothingHere"),
     ])
     run = run_tasks(tmp_path, emulator, tasks, args=["--check"])
@@ -56,10 +56,34 @@ def test_versions_leaves_and_objects(tmp_path, emulator):
     assert run.task("missing")["result"]["error_type"] == "ImdsNotFoundError"
 
 
+def test_the_path_chooses_the_format_unless_told(tmp_path, emulator):
+    """Leaves are read as text without format: text; objects, arrays and their elements stay JSON."""
+    tasks = "\n".join([
+        info_task("leaf", path="instance/compute/vmId"),
+        info_task("deep_leaf", path="instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress"),
+        info_task("object", path="instance/compute/osProfile"),
+        info_task("array", path="instance/compute/tagsList"),
+        info_task("element", path="instance/network/interface/0"),
+        info_task("compute", path="instance/compute"),
+        info_task("overridden", path="instance/compute/osProfile", format="text"),
+    ])
+    run = run_tasks(tmp_path, emulator, tasks)
+    assert run.rc == 0, run.output
+    results = {name: run.task(name)["result"] for name in ("leaf", "deep_leaf", "object", "array", "element",
+                                                            "compute", "overridden")}
+    assert (results["leaf"]["format"], results["leaf"]["text"]) == ("text", "02aab8a4-74ef-476e-8182-f6d2ba4166a6")
+    assert results["deep_leaf"]["format"] == "text" and results["deep_leaf"]["text"]
+    assert results["object"]["format"] == "json" and "adminUsername" in results["object"]["data"]
+    assert isinstance(results["array"]["data"], list) and isinstance(results["element"]["data"], dict)
+    assert results["compute"]["data"]["vmId"] == "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+    assert results["overridden"]["text"].splitlines()[0] == "adminUsername"
+    assert all(r.status == 200 for r in emulator.requests)
+
+
 def test_leaf_hint_when_imds_does_not_give_one(tmp_path, emulator):
     # Whatever IMDS's own 400 text says, a 400 on a deep instance path suggests format=text.
     emulator.add_fault(Fault(status=400, path="/metadata/instance/compute/vmId"))
-    run = run_tasks(tmp_path, emulator, info_task("vm_id", path="instance/compute/vmId"))
+    run = run_tasks(tmp_path, emulator, info_task("vm_id", path="instance/compute/vmId", format="json"))
     result = run.task("vm_id")["result"]
     assert result["error_type"] == "ImdsBadRequestError"
     assert "may be a single value (a leaf)" in result["msg"] and "format: text" in result["msg"]
