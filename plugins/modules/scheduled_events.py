@@ -92,11 +92,12 @@ notes:
     Preempt 30 seconds, Terminate as configured (5 to 15 minutes)."
   - Events, resource names and descriptions come from IMDS and are returned as data, never templated.
   - On Windows hosts the reading, waiting and approving run on the controller, and each request is one run of
-    M(imds.azure.win_imds_attempt) on the host; polls are then O(poll_interval) plus a module start apart.
+    M(imds.azure.win_imds_attempt) on the host; polls are then O(poll_interval) plus a module start apart
+    (see R(the Windows guide,ansible_collections.imds.azure.docsite.guide_windows)).
+  - The drain pattern (wait, drain, approve by O(event_ids), wait until clear) is in
+    R(the scheduled events guide,ansible_collections.imds.azure.docsite.guide_scheduled_events).
 seealso:
   - module: imds.azure.metadata_info
-  - ref: ansible_collections.imds.azure.docsite.guide_windows
-    description: How the IMDS modules work on Windows hosts.
   - name: Azure Metadata Service Scheduled Events for Linux VMs
     description: Microsoft's documentation of scheduled events.
     link: https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events

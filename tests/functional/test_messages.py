@@ -1,4 +1,4 @@
-"""Messages a new user meets (issue 22): each names the real problem, once."""
+"""What a new user meets first (issue 22): messages that name the real problem once, and working doc links."""
 
 from __future__ import annotations
 
@@ -20,3 +20,15 @@ def test_a_missing_paths_folder_is_named_once(tmp_path):
         assert line.count(str(missing)) == 1 and line.count("paths entry") == 1, line
         assert "does not exist" in line and "imds.azure.save_facts -e imds_facts_dir=<that path>" in line
     assert not re.search(r"(paths entry .{10,}?)\1", output)
+
+
+def test_see_also_has_no_dead_search_link(tmp_path):
+    """ansible-doc renders a seealso ``ref:`` as a docs.ansible.com search for a label only this collection's
+    docsite knows: a dead link. The guides are linked from the notes (R()), Microsoft's pages by URL."""
+    completed = run_command(tmp_path, ["ansible-doc", "imds.azure.scheduled_events", "imds.azure.gather_facts"])
+    assert completed.returncode == 0, completed.stderr
+    assert "stq=" not in completed.stdout and "#stq" not in completed.stdout
+    see_also = completed.stdout.split("SEE ALSO")[1]
+    for link in ("https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events",
+                 "https://learn.microsoft.com/azure/virtual-machines/windows/scheduled-events"):
+        assert link in see_also
