@@ -54,8 +54,12 @@ options:
       - The IMDS api-version to request.
       - Defaults to V(2025-04-07), to V(2020-07-01) for C(scheduledevents), and to none for C(versions),
         which takes no api-version.
+      - A date written C(YYYY-MM-DD); anything else is refused before any request. A version this collection
+        knows for another category only (an instance version for C(scheduledevents), as C(module_defaults) for
+        the whole group sets) is replaced by the path's default instead of being sent to a certain 400.
       - If IMDS refuses it and lists the versions it offers, the request is retried once with the newest
-        version that both IMDS and this collection know; RV(api_version) says which one answered.
+        version that both IMDS and this collection know, with a warning naming both; RV(api_version) says which
+        one answered.
     type: str
   query:
     description:

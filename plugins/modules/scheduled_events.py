@@ -32,6 +32,11 @@ options:
       - The scheduled events api-version (they are versioned apart from the rest of IMDS).
       - V(2019-04-01) adds C(Description), V(2019-08-01) C(EventSource) and V(2020-07-01) C(DurationInSeconds);
         fields an older version does not send are returned as null.
+      - A date written C(YYYY-MM-DD); anything else is refused before any request.
+      - An instance api-version (one that the other modules take, such as V(2021-02-01) set for the whole
+        C(group/imds.azure.imds) in C(module_defaults)) is no scheduled events version, so the module uses
+        its default instead of sending it to a certain 400. The versions side by side are in the
+        vocabulary guide. A date-shaped version IMDS refuses is replaced once, with a warning.
     type: str
     default: '2020-07-01'
   event_types:
