@@ -69,8 +69,8 @@ def test_the_path_chooses_the_format_unless_told(tmp_path, emulator):
     ])
     run = run_tasks(tmp_path, emulator, tasks)
     assert run.rc == 0, run.output
-    results = {name: run.task(name)["result"] for name in ("leaf", "deep_leaf", "object", "array", "element",
-                                                            "compute", "overridden")}
+    names = ("leaf", "deep_leaf", "object", "array", "element", "compute", "overridden")
+    results = {name: run.task(name)["result"] for name in names}
     assert (results["leaf"]["format"], results["leaf"]["text"]) == ("text", "02aab8a4-74ef-476e-8182-f6d2ba4166a6")
     assert results["deep_leaf"]["format"] == "text" and results["deep_leaf"]["text"]
     assert results["object"]["format"] == "json" and "adminUsername" in results["object"]["data"]
