@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import re
 
+from helpers import paths
 from helpers.ansible_runner import run_command
 
 
@@ -32,3 +34,24 @@ def test_see_also_has_no_dead_search_link(tmp_path):
     for link in ("https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events",
                  "https://learn.microsoft.com/azure/virtual-machines/windows/scheduled-events"):
         assert link in see_also
+
+
+VOCABULARY = paths.ROOT / "docs" / "docsite" / "rst" / "guide_vocabulary.rst"
+INVENTORY_VARIABLES = ("azure_location", "azure_zone", "azure_fault_domain", "azure_update_domain", "azure_tags",
+                       "azure_instance")
+
+
+def test_the_vocabulary_page_names_every_return_value_and_host_variable(tmp_path):
+    """The one-page table cannot drift: every documented return value (and scheduled event field) is in it."""
+    modules = ["imds.azure.%s" % name for name in ("scheduled_events", "identity_token", "attestation_info",
+                                                   "metadata_info")]
+    completed = run_command(tmp_path, ["ansible-doc", "--json"] + modules)
+    assert completed.returncode == 0, completed.stderr
+    page = VOCABULARY.read_text(encoding="utf-8")
+    names = set(INVENTORY_VARIABLES)
+    for doc in json.loads(completed.stdout).values():
+        names.update(doc["return"])
+        names.update(doc["return"].get("events", {}).get("contains", {}))
+    assert names - {"events"}
+    missing = sorted(name for name in names if "``%s" % name not in page)
+    assert not missing, "guide_vocabulary.rst does not name: %s" % ", ".join(missing)
