@@ -148,7 +148,7 @@ def test_metadata_info_alike(tmp_path, windows_collections, pair, options, key, 
 def test_metadata_info_leaf_hint_alike(tmp_path, windows_collections, pair):
     emulators = pair()
     run = run_both(tmp_path, windows_collections, emulators, module="imds.azure.metadata_info",
-                   options="path: instance/compute/vmId")
+                   options="path: instance/compute/vmId\nformat: json")  # a leaf read as JSON, on purpose
     assert run.rc == 2, run.output
     seen = assert_same(run, emulators)
     assert seen["error_type"] == "ImdsBadRequestError" and "format=text" in seen["msg"]
