@@ -69,4 +69,3 @@ def test_group_defaults_set_the_timeout(tmp_path, emulator):
     assert result["error_type"] == "ImdsTimeoutError"
     assert "did not answer within 1.0 s" in result["msg"]
     assert result["attempts"] == 1
-
