@@ -70,6 +70,18 @@ def test_version_negotiation_alike(tmp_path, windows_collections, pair):
     assert [r.status for r in emulators["win1"].requests] == [400, 200]
 
 
+def test_a_version_fallback_warns_on_windows_too(tmp_path, windows_collections, make_emulator):
+    """Only win1's IMDS refuses the default version: the warning comes from the Windows path's action result."""
+    emulators = {"lin1": make_emulator(),
+                 "win1": make_emulator(supported_versions=tuple(v for v in API_VERSIONS if v <= "2023-07-01"))}
+    run = run_both(tmp_path, windows_collections, emulators)
+    assert run.rc == 0, run.output
+    output = " ".join((run.stdout + run.stderr).split())
+    assert output.count("IMDS refused api-version 2025-04-07 at /metadata/instance (400)") == 1, run.output
+    assert "repeated with 2023-07-01" in output
+    assert [r.status for r in emulators["win1"].requests] == [400, 200]
+
+
 FAILURE_CASES = {
     "400": ("status=400", "ImdsBadRequestError", "invalid (400", 1),
     "404": ("status=404", "ImdsNotFoundError", "404", 1),
