@@ -31,8 +31,15 @@ options:
       - Upper bound, in seconds, on retrying one request. No retry wait is started that would end after
         this many seconds from the first attempt, so a call takes at most O(max_retry_time) plus one
         O(timeout) plus 2 seconds.
-      - 410 Gone is retried every 10 seconds for up to 70 seconds; 408, 5xx, resets and timeouts get up
+      - 410 Gone is retried every 10 seconds for up to 70 seconds; 408, 5xx, resets and read timeouts get up
         to 4 retries with random waits of up to 1, 2, 4 and 8 seconds.
+      - A connection that cannot be made (refused, no route, connect timeout) is retried once, 0.5 seconds
+        later; IMDS is served by the Azure host itself, so this is no state it passes through. On a host that
+        cannot reach IMDS a task therefore fails within about 0.5 seconds when the connection is refused,
+        4.5 seconds when packets are dropped, and 65 seconds at worst when something accepts the connection
+        and never answers.
+      - For a mixed fleet (some hosts are not Azure VMs), O(timeout=2) with O(max_retry_time=0) fails
+        within 2 seconds after one attempt; see the IMDS guide on hosts that cannot reach IMDS.
       - 429 (the VM's 5 requests a second are used up, often by other tasks on the same VM) is retried for
         as long as O(max_retry_time) lasts, with random waits of up to 4, 8, 16, then 32 seconds, so that
         many callers refused at once do not come back at once.
@@ -60,9 +67,11 @@ notes:
 options:
   api_version:
     description:
-      - The IMDS api-version to request.
+      - The IMDS api-version to request, a date written C(YYYY-MM-DD); anything else (V(2021-2-1), V(latest))
+        is refused before any request.
       - If IMDS refuses it and lists the versions it offers, the request is retried once with the newest
-        version that both IMDS and this collection know; the returned C(api_version) says which one answered.
+        version that both IMDS and this collection know, with a warning naming both; the returned
+        C(api_version) says which one answered.
     type: str
     default: '2025-04-07'
 """

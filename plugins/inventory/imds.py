@@ -398,7 +398,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         try:
             files = files_of(path)
         except PathError as exc:
-            raise AnsibleParserError(WARNING_PREFIX + str(exc) + ".") from exc
+            # from None: ansible-core appends a chained cause's text, which would say it all a second time.
+            raise AnsibleParserError(WARNING_PREFIX + str(exc) + ".") from None
         records = {}
         for file_path in files:
             host = host_of_file(file_path)

@@ -31,6 +31,7 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsBadResponseError,
     ImdsError,
     ImdsRequestError,
+    ImdsUnreachableError,
     excerpt,
 )
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for_path, version_for
@@ -49,6 +50,8 @@ MIN_REQUEST_INTERVAL = 0.21
 # Used with fullmatch: "$" would also match before a trailing newline.
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 _NONCE_RE = re.compile(r"[A-Za-z0-9]{1,32}")
+# Every IMDS api-version is a date, YYYY-MM-DD (IMDS.md, Versions; the OpenAPI file has no other form).
+_API_VERSION_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 
 
 class ImdsResult:
@@ -65,6 +68,15 @@ class ImdsResult:
         self.data = data
         self.text = text
         self.attempts = attempts
+
+
+def check_api_version(value: str, option: str = "api_version") -> None:
+    """Refuse, before any request, an api-version that IMDS cannot know (it would cost a 400 and a fallback)."""
+    if not isinstance(value, str) or not _API_VERSION_RE.fullmatch(value):
+        raise ImdsRequestError(
+            "%s must be an IMDS api-version, a date written YYYY-MM-DD such as %s (IMDS has no 'latest'); got %s. "
+            "Leave it unset for the newest version this collection knows, or list the versions this VM's IMDS "
+            "offers with imds.azure.metadata_info path=versions." % (option, DEFAULT_API_VERSION, excerpt(repr(value), 60)))
 
 
 def resolve_endpoint(option: Optional[str], environ=None) -> str:
@@ -123,6 +135,8 @@ class ImdsClient:
         self._jitter = jitter
         self._last_exchange_ended_at = None  # type: float | None
         self.requests_sent = 0
+        # What a task should show as warnings, such as an api-version IMDS refused and the one that replaced it.
+        self.warnings = []  # type: list
 
     # -- categories -------------------------------------------------------------------
 
@@ -201,6 +215,8 @@ class ImdsClient:
         known_versions = rule.known_versions if known_versions is None else known_versions
         retry_not_found = rule.retry_not_found if retry_not_found is None else retry_not_found
         version = self.api_version if api_version == "" else api_version
+        if version:
+            check_api_version(version)
         extra = _check_params(params or {})
         retries = _Retries(self._clock(), self.max_retry_time, retry_not_found, self._jitter)
         version_retried = False
@@ -214,7 +230,8 @@ class ImdsClient:
                 response = self._send(method, path_and_query, body)
             except ImdsError as exc:
                 exc.attempts = attempts
-                decision = retries.state().decide(self._clock(), retryable_error=exc.retryable)
+                decision = retries.state().decide(self._clock(), retryable_error=exc.retryable,
+                                                  unreachable=isinstance(exc, ImdsUnreachableError))
                 if not decision.retry:
                     raise
                 self._sleep(decision.delay)
@@ -227,6 +244,10 @@ class ImdsClient:
             if not version_retried and response.status == 400:
                 replacement = answer_errors.version_fallback(response, version, known_versions)
                 if replacement:
+                    self._warn("IMDS refused api-version %s at %s (400) and offered newer ones; the request was "
+                               "repeated with %s, the newest that both IMDS and this collection know. Set api_version "
+                               "to %s, or leave it unset, to spare the refused request."
+                               % (version, request_path, replacement, replacement))
                     version, version_retried = replacement, True
                     continue
             decision = retries.state().decide(self._clock(), status=response.status,
@@ -235,6 +256,16 @@ class ImdsClient:
                 self._sleep(decision.delay)
                 continue
             raise answer_errors.http_error(response, url, version, attempts, decision.give_up_reason, rule.private)
+
+    def with_warnings(self, result: dict) -> dict:
+        """``result`` (a module result) with this client's warnings added under ``warnings``."""
+        if self.warnings:
+            result["warnings"] = list(result.get("warnings", [])) + self.warnings
+        return result
+
+    def _warn(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def _send(self, method: str, path_and_query: str, body: Optional[bytes]) -> _transport.HttpResponse:
         self._pace()

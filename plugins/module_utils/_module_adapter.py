@@ -63,6 +63,8 @@ def run_module(argument_spec: dict, logic, **rules) -> None:
     except ImdsError as exc:
         fail_with(module, exc)
         return
+    for warning in result.pop("warnings", []):
+        module.warn(warning)  # exit_json(warnings=...) is deprecated from ansible-core 2.19
     if module.params.get("_seal_to"):
         # The action plugin asked: the answer is secret, and only ciphertext may cross the connection.
         try:

@@ -28,6 +28,16 @@ SECRET_NONE = ""
 SECRET_TOKEN = "token"          # identity/oauth2/token: a bearer token
 SECRET_USER_DATA = "user_data"  # compute.userData / compute.customData: user-supplied bootstrap data
 
+# Keys of the instance document whose value is an object or an array (Microsoft's OpenAPI file for
+# 2023-07-01 and the 2025-04-07 documentation sample). Below compute and network every other key holds
+# one value (a leaf), which IMDS returns only with format=text; array elements are all objects.
+INSTANCE_CONTAINER_KEYS = frozenset((
+    "additionalCapabilities", "dataDisks", "diffDiskSettings", "diskEncryptionKey", "encryptionSettings",
+    "extendedLocation", "host", "hostGroup", "image", "imageReference", "interface", "ipAddress", "ipv4",
+    "ipv6", "keyEncryptionKey", "managedDisk", "osDisk", "osProfile", "plan", "publicKeys", "resourceDisk",
+    "securityProfile", "sourceVault", "storageProfile", "subnet", "tagsList", "vhd", "virtualMachineScaleSet",
+))
+
 # Keys of ``compute`` that hold user data (IMDS.md: base64, often holding join keys).
 USER_DATA_KEYS = ("userData", "customData")
 
@@ -99,6 +109,23 @@ def version_for(rule, preferred):
     return preferred if preferred in rule.known_versions else rule.default_version
 
 
+def version_for_request(rule, requested):
+    # type: (PathRule, Optional[str]) -> Optional[str]
+    """The api-version to send to a path of ``rule`` when the task asked for ``requested``.
+
+    A version this collection knows for another category only is replaced by the path's default: an
+    instance version set for the whole module_defaults group would be a certain 400 on scheduled
+    events, which have versions of their own. A version nobody here knows is sent as it is; IMDS decides.
+    """
+    if not requested:
+        return rule.default_version
+    if requested in rule.known_versions:
+        return requested
+    if requested in INSTANCE_API_VERSIONS or requested in SCHEDULED_EVENTS_API_VERSIONS:
+        return rule.default_version
+    return requested
+
+
 def segments_of(request_path):
     # type: (str) -> tuple
     """``/metadata/a/b`` -> ``("a", "b")``."""
@@ -120,6 +147,19 @@ def may_be_leaf(segments):
     ``instance`` and ``instance/compute|network`` are objects; anything deeper may be a leaf.
     """
     return rule_for(segments).text_format and len(segments) > 2
+
+
+def format_for(segments):
+    # type: (Sequence[str]) -> str
+    """The format a path needs: ``text`` for an instance path that names one value, ``json`` otherwise.
+
+    A key this table does not know is taken for a leaf: IMDS adds single values far more often than objects.
+    """
+    segments = tuple(str(s) for s in segments)
+    if not may_be_leaf(segments):
+        return "json"
+    last = segments[-1]
+    return "json" if last.isdigit() or last in INSTANCE_CONTAINER_KEYS else "text"
 
 
 def strip_user_data(document, segments):

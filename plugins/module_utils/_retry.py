@@ -12,6 +12,13 @@ IMDS documentation: 410 means "try again for up to 70 seconds"; 408, 5xx,
 resets and timeouts get a few retries with exponential waits; the 4xx errors
 that describe a wrong request are never retried.
 
+A connection that cannot be made at all (refused, no route, connect timeout) is
+not a state IMDS passes through: on an Azure VM it is served by the host the VM
+runs on, and none of Microsoft's retry guidance covers it (azure-identity probes
+IMDS once, with a short timeout and no retry, before it relies on it). It gets one
+quick retry, for a network stack still coming up; more would only delay the hosts
+that have no IMDS, such as the non-Azure machines of a mixed fleet.
+
 429 is different: it says other callers share this VM's 5 requests a second
 (50 forks delegating to one Azure controller, say). It is retried for as long as
 ``max_retry_time`` lasts, not a fixed number of times. Every computed wait is
@@ -37,6 +44,9 @@ BACKOFF_FACTOR = 2.0
 # Ceiling of every computed wait. 50 callers waiting up to 32 s each arrive at about 3 a second,
 # under IMDS's 5 (tests/functional/test_contention.py measures both limiter models).
 BACKOFF_CAP = 32.0
+
+UNREACHABLE_MAX_RETRIES = 1
+UNREACHABLE_RETRY_DELAY = 0.5
 
 THROTTLED_STATUS = 429
 # The first 429 ceiling: a refused caller has at least 5 others beside it.
@@ -106,12 +116,16 @@ class RetryState:
         self._jitter = jitter
         self.transient_retries = 0
         self.throttled_retries = 0
+        self.unreachable_retries = 0
 
     def decide(self, now: float, status: Optional[int] = None, retryable_error: bool = False,
-               retry_after: Optional[float] = None) -> RetryDecision:
-        """Decide about a failed attempt: an HTTP ``status``, or a transport error when ``retryable_error``."""
+               retry_after: Optional[float] = None, unreachable: bool = False) -> RetryDecision:
+        """Decide about a failed attempt: an HTTP ``status``, or a transport error when ``retryable_error``
+        (``unreachable`` when no connection could be made at all)."""
         if status == GONE_STATUS:
             decision = self._gone(now, retry_after)
+        elif unreachable:
+            decision = self._unreachable()
         elif status == THROTTLED_STATUS:
             decision = self._throttled(retry_after)
         elif (status is not None and is_transient_status(status)) or retryable_error or (
@@ -135,6 +149,13 @@ class RetryState:
         delay = self._backoff(BACKOFF_INITIAL, self.transient_retries) if retry_after is None else retry_after
         self.transient_retries += 1
         return RetryDecision(delay)
+
+    def _unreachable(self) -> RetryDecision:
+        if self.unreachable_retries >= UNREACHABLE_MAX_RETRIES:
+            return RetryDecision(None, "no connection could be made; that is retried %d time only"
+                                 % UNREACHABLE_MAX_RETRIES)
+        self.unreachable_retries += 1
+        return RetryDecision(UNREACHABLE_RETRY_DELAY)
 
     def _throttled(self, retry_after: Optional[float]) -> RetryDecision:
         """429: no retry count, only the max_retry_time budget (checked by the caller) ends it."""

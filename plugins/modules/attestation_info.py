@@ -283,9 +283,9 @@ def fetch(params, **context):
     if not isinstance(answer.data, dict) or not isinstance(answer.data.get("signature"), str):
         raise ImdsBadResponseError("The attested document from %s has no signature." % answer.url, url=answer.url)
     vm_id = client.instance(["compute", "vmId"], text=True).text.strip() if params["check_vm_id"] else None
-    return dict(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
-                                                      signature=answer.data["signature"]),
-                vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version)
+    return client.with_warnings(dict(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
+                                                                           signature=answer.data["signature"]),
+                                     vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version))
 
 
 def main():

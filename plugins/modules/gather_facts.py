@@ -49,11 +49,11 @@ attributes:
 notes:
   - Without this action, a play's fact gathering with C(ansible_facts_modules) that lists M(imds.azure.metadata_facts)
     works on POSIX hosts but fails on Windows hosts, where ansible-core would try to start Python.
+  - Fact gathering on Linux and Windows hosts alike is described in
+    R(the Windows guide,ansible_collections.imds.azure.docsite.guide_windows).
 seealso:
   - module: ansible.builtin.gather_facts
   - module: imds.azure.metadata_facts
-  - ref: ansible_collections.imds.azure.docsite.guide_windows
-    description: Fact gathering on Linux and Windows hosts alike.
 author:
   - imds.azure contributors (@imds-azure)
 """

@@ -210,7 +210,7 @@ def get_token(params: dict, **context) -> dict:
     answer = client.identity_token(params["resource"], **dict((key, params[key]) for key in SELECTORS))
     result = describe_token(answer.data, answer.url, answer.api_version)
     result["changed"] = False
-    return result
+    return client.with_warnings(result)
 
 
 def main() -> None:

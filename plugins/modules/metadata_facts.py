@@ -212,7 +212,7 @@ def gather(params: dict, **context) -> dict:
             url=result.url)
     if params["include_loadbalancer"]:
         fact["loadbalancer"] = loadbalancer(client)
-    return dict(changed=False, ansible_facts={FACT_NAME: fact})
+    return client.with_warnings(dict(changed=False, ansible_facts={FACT_NAME: fact}))
 
 
 def loadbalancer(client) -> dict:

@@ -42,16 +42,24 @@ options:
       - V(json) parses the answer into RV(data). V(text) returns it unparsed in RV(text).
       - IMDS answers a single value (a leaf, such as C(instance/compute/vmId)) only with V(text).
       - V(text) exists only for C(instance) paths; it is refused for the others before any request is sent.
+      - Not set, the path decides, from the collection's table of IMDS paths - V(text) for a leaf of C(instance)
+        (any key below C(compute) or C(network) that is not an object, an array or an array element), V(json)
+        for everything else. RV(format) says which one was used. Set V(json) to read as an object a key that
+        IMDS added after this collection's table.
+      - Earlier versions of this module always defaulted to V(json), so a leaf failed unless V(text) was set.
     type: str
     choices: [json, text]
-    default: json
   api_version:
     description:
       - The IMDS api-version to request.
       - Defaults to V(2025-04-07), to V(2020-07-01) for C(scheduledevents), and to none for C(versions),
         which takes no api-version.
+      - A date written C(YYYY-MM-DD); anything else is refused before any request. A version this collection
+        knows for another category only (an instance version for C(scheduledevents), as C(module_defaults) for
+        the whole group sets) is replaced by the path's default instead of being sent to a certain 400.
       - If IMDS refuses it and lists the versions it offers, the request is retried once with the newest
-        version that both IMDS and this collection know; RV(api_version) says which one answered.
+        version that both IMDS and this collection know, with a warning naming both; RV(api_version) says which
+        one answered.
     type: str
   query:
     description:
@@ -95,11 +103,10 @@ EXAMPLES = r"""
     path: versions
   register: versions
 
-- name: Read one value (a leaf needs format text)
+- name: Read one value (a leaf is read with format text, the default for leaves)
   imds.azure.metadata_info:
     path: instance/compute/vmId
-    format: text
-  register: vm_id
+  register: vm_id  # vm_id.text
 
 - name: Read the load balancer metadata
   imds.azure.metadata_info:
@@ -131,6 +138,11 @@ text:
   returned: when O(format=text)
   type: str
   sample: 02aab8a4-74ef-476e-8182-f6d2ba4166a6
+format:
+  description: The format used, O(format) or the one the path needs when O(format) is not set.
+  returned: success
+  type: str
+  sample: text
 url:
   description: The URL that answered (with its query string).
   returned: always
@@ -165,10 +177,12 @@ from ansible_collections.imds.azure.plugins.module_utils._module_adapter import 
 )
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
     SECRET_USER_DATA,
+    format_for,
     may_be_leaf,
     rule_for,
     segments_of,
     strip_user_data,
+    version_for_request,
 )
 
 
@@ -197,7 +211,7 @@ def argument_spec() -> dict:
     spec = client_argument_spec(api_version_default=None)
     spec.update(
         path=dict(type="str", required=True),
-        format=dict(type="str", choices=["json", "text"], default="json"),
+        format=dict(type="str", choices=["json", "text"]),
         query=dict(type="dict", default={}),
         include_user_data=dict(type="bool", default=False),
     )
@@ -211,8 +225,8 @@ def read(params: dict, **context) -> dict:
     Windows host, through the action plugin. The path table (``_path_rules``) decides the
     api-version, the format and what is secret, once.
     """
-    fmt = params["format"]
     segments = segments_of(metadata_path(params["path"]))
+    fmt = params["format"] or format_for(segments)
     rule = rule_for(segments)
     query = dict(params["query"])
     check_request(segments, rule, fmt, query, params["include_user_data"])
@@ -220,20 +234,20 @@ def read(params: dict, **context) -> dict:
         query["format"] = fmt
     client = client_from_params(params, **context)
     try:
-        result = client.get(list(segments), params=query, api_version=params["api_version"] or rule.default_version,
+        result = client.get(list(segments), params=query, api_version=version_for_request(rule, params["api_version"]),
                             expect=fmt)
     except ImdsApiVersionError:
         raise
     except ImdsBadRequestError as exc:
         raise leaf_hint(exc, segments, fmt)
-    output = dict(changed=False, url=result.url, api_version=result.api_version, status=result.status)
+    output = dict(changed=False, url=result.url, api_version=result.api_version, status=result.status, format=fmt)
     if fmt == "text":
         output["text"] = result.text
     elif rule.contains_user_data and not params["include_user_data"]:
         output["data"] = strip_user_data(result.data, segments)
     else:
         output["data"] = result.data
-    return output
+    return client.with_warnings(output)
 
 
 def main() -> None:

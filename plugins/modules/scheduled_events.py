@@ -32,6 +32,11 @@ options:
       - The scheduled events api-version (they are versioned apart from the rest of IMDS).
       - V(2019-04-01) adds C(Description), V(2019-08-01) C(EventSource) and V(2020-07-01) C(DurationInSeconds);
         fields an older version does not send are returned as null.
+      - A date written C(YYYY-MM-DD); anything else is refused before any request.
+      - An instance api-version (one that the other modules take, such as V(2021-02-01) set for the whole
+        C(group/imds.azure.imds) in C(module_defaults)) is no scheduled events version, so the module uses
+        its default instead of sending it to a certain 400. The versions side by side are in the
+        vocabulary guide. A date-shaped version IMDS refuses is replaced once, with a warning.
     type: str
     default: '2020-07-01'
   event_types:
@@ -67,7 +72,9 @@ options:
     choices: [event, clear]
   wait_timeout:
     description:
-      - Seconds to wait for O(wait_for) before failing. The failure still returns the last RV(events).
+      - Seconds to wait for O(wait_for) before failing. The last read is made at this deadline. The failure
+        still returns the last RV(events), and for O(wait_for=event) its message names the listed events that
+        O(event_types), O(event_ids) or O(only_this_vm) left out.
     type: float
     default: 900
   poll_interval:
@@ -80,6 +87,9 @@ options:
     description:
       - Approve the matching scheduled events (or exactly O(event_ids)) so Azure may start them now.
       - Approve only after the VM is ready, for example drained from its load balancer or cluster.
+      - Needs at least one of O(event_ids), O(only_this_vm) or O(event_types); V(true) alone is refused,
+        because the document of an availability set or scale set lists the other VMs' events too and
+        approving those starts their maintenance early. O(event_ids) from an earlier read is the safest choice.
     type: bool
     default: false
 notes:
@@ -87,11 +97,12 @@ notes:
     Preempt 30 seconds, Terminate as configured (5 to 15 minutes)."
   - Events, resource names and descriptions come from IMDS and are returned as data, never templated.
   - On Windows hosts the reading, waiting and approving run on the controller, and each request is one run of
-    M(imds.azure.win_imds_attempt) on the host; polls are then O(poll_interval) plus a module start apart.
+    M(imds.azure.win_imds_attempt) on the host; polls are then O(poll_interval) plus a module start apart
+    (see R(the Windows guide,ansible_collections.imds.azure.docsite.guide_windows)).
+  - The drain pattern (wait, drain, approve by O(event_ids), wait until clear) is in
+    R(the scheduled events guide,ansible_collections.imds.azure.docsite.guide_scheduled_events).
 seealso:
   - module: imds.azure.metadata_info
-  - ref: ansible_collections.imds.azure.docsite.guide_windows
-    description: How the IMDS modules work on Windows hosts.
   - name: Azure Metadata Service Scheduled Events for Linux VMs
     description: Microsoft's documentation of scheduled events.
     link: https://learn.microsoft.com/azure/virtual-machines/linux/scheduled-events
@@ -226,17 +237,20 @@ from ansible_collections.imds.azure.plugins.module_utils._zip_import import comp
 compile_once()  # before the imports below: see _zip_import
 
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_SCHEDULED_EVENTS_API_VERSION
+from ansible_collections.imds.azure.plugins.module_utils._client import check_api_version
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsBadRequestError,
     ImdsBadResponseError,
     ImdsError,
     ImdsRequestError,
+    excerpt,
 )
 from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     client_argument_spec,
     client_from_params,
     failure_result,
 )
+from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for, version_for_request
 from ansible_collections.imds.azure.plugins.module_utils._scheduled_events import (
     EVENT_TYPES,
     ScheduledEventsDocumentError,
@@ -259,7 +273,7 @@ class EventsReader(object):
         self.client = client
         self.params = params
         self.vm_name = None
-        self.api_version = params["api_version"]
+        self.api_version = version_for_request(rule_for(("scheduledevents",)), params["api_version"])
 
     def this_vm_name(self):
         if self.params["vm_name"]:
@@ -281,7 +295,11 @@ class EventsReader(object):
 
 
 def wait(reader, params, clock=time.monotonic, sleep=time.sleep):
-    """Read until ``wait_for`` holds; return (incarnation, events, matched, seconds waited)."""
+    """Read until ``wait_for`` holds; return (incarnation, events, matched, seconds waited).
+
+    The last read is at the deadline itself: with wait_timeout 3 and poll_interval 1 the reads are at
+    0, 1, 2 and 3 seconds, and only the last wait is shorter than poll_interval.
+    """
     started = clock()
     while True:
         incarnation, events, matched = reader.read()
@@ -289,9 +307,35 @@ def wait(reader, params, clock=time.monotonic, sleep=time.sleep):
         waited = clock() - started
         if done:
             return incarnation, events, matched, waited
-        if waited + params["poll_interval"] > params["wait_timeout"]:
-            raise WaitTimeout(incarnation, matched, waited)
-        sleep(params["poll_interval"])
+        remaining = params["wait_timeout"] - waited
+        if remaining <= 0:
+            raise WaitTimeout(incarnation, events, matched, waited)
+        sleep(min(params["poll_interval"], remaining))
+
+
+# How many events a message names; a document can list many (untrusted, and every one costs a line).
+MAX_EVENTS_NAMED = 5
+
+
+def describe_events(events):
+    """``Reboot C7061BAC-... for vm1, vm2`` for each event (at most MAX_EVENTS_NAMED), IMDS's text shortened."""
+    named = ["%s %s for %s" % (excerpt(e.event_type, 20), excerpt(e.event_id, 40),
+                               excerpt(", ".join(e.resources), 80) or "no resources") for e in events[:MAX_EVENTS_NAMED]]
+    if len(events) > MAX_EVENTS_NAMED:
+        named.append("and %d more" % (len(events) - MAX_EVENTS_NAMED))
+    return "; ".join(named)
+
+
+def timeout_message(params, events, matched, waited):
+    """Why ``wait_for`` did not come true: for ``event``, the listed events the filters left out."""
+    if params["wait_for"] == "clear":
+        return ("Waited %.0f s (wait_timeout) and the matching scheduled events were still listed: %s."
+                % (waited, describe_events(matched)))
+    message = "Waited %.0f s (wait_timeout) and no matching scheduled event was listed" % waited
+    if not events:
+        return message + "; IMDS listed no events at all."
+    return ("%s. IMDS listed %d event(s) that event_types, event_ids or only_this_vm left out: %s."
+            % (message, len(events), describe_events(events)))
 
 
 def approve(client, reader, events, matched, params, check_mode):
@@ -331,6 +375,13 @@ def option_problem(params):
                 % (MIN_POLL_INTERVAL, params["poll_interval"]))
     if params["wait_timeout"] < 0:
         return "wait_timeout must be 0 or more seconds, got %s." % params["wait_timeout"]
+    if params["approve"] and not (params["event_ids"] or params["only_this_vm"] or params["event_types"]):
+        # An availability set's or scale set's document lists its other VMs' events too: approving them
+        # all would start their maintenance early.
+        return ("approve: true needs to be told which events to approve, since IMDS also lists other VMs' events: "
+                "set event_ids (the ids an earlier read of this module returned, the safest), only_this_vm: true "
+                "(the events of this VM), or event_types (every listed event of those types). An empty event_ids "
+                "list counts as not set.")
     return None
 
 
@@ -348,6 +399,8 @@ def manage(params, check_mode=False, **context):
         # api_version is the scheduled events one, which IMDS's instance paths do not know: compute.name
         # (only_this_vm) is read at the client's default instance api-version instead of after a 400.
         client = client_from_params(dict(params, api_version=None), **context)
+        if params["api_version"]:
+            check_api_version(params["api_version"])  # before compute.name is read for only_this_vm
         reader = EventsReader(client, params)
         if params["only_this_vm"]:
             reader.vm_name = result["vm_name"] = reader.this_vm_name()
@@ -356,12 +409,11 @@ def manage(params, check_mode=False, **context):
         try:
             incarnation, events, matched, waited = wait(reader, params)
         except WaitTimeout as exc:
-            incarnation, matched, waited = exc.args
+            incarnation, events, matched, waited = exc.args
             result.update(failed=True, document_incarnation=incarnation, waited=waited,
                           events=[e.to_result(reader.vm_name) for e in matched],
-                          msg="Waited %.0f s (wait_timeout) and the scheduled events never became %s."
-                          % (waited, "present" if params["wait_for"] == "event" else "clear"))
-            return result
+                          msg=timeout_message(params, events, matched, waited))
+            return client.with_warnings(result)
         if params["approve"]:
             plan = approve(client, reader, events, matched, params, check_mode)
             result.update(approved=plan.to_approve, already_started=plan.already_started, gone=plan.gone,
@@ -370,12 +422,14 @@ def manage(params, check_mode=False, **context):
         return failure_result(exc, **result)
     result.update(document_incarnation=incarnation, events=[e.to_result(reader.vm_name) for e in matched],
                   waited=round(waited, 3), api_version=reader.api_version)
-    return result
+    return client.with_warnings(result)
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     result = manage(module.params, check_mode=module.check_mode)
+    for warning in result.pop("warnings", []):
+        module.warn(warning)  # exit_json(warnings=...) is deprecated from ansible-core 2.19
     if result.pop("failed", False):
         module.fail_json(**result)
     module.exit_json(**result)

@@ -28,6 +28,9 @@ def files_of(path: str) -> list:
         return [os.path.join(path, n) for n in names if os.path.isfile(os.path.join(path, n))]
     if os.path.isfile(path):
         return [path]
+    if not os.path.lexists(path):
+        raise PathError("paths entry %r does not exist: correct the path, or write the files there first "
+                        "(ansible-playbook imds.azure.save_facts -e imds_facts_dir=<that path>)" % path)
     raise PathError("paths entry %r is neither a file nor a directory" % path)
 
 

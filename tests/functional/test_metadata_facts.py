@@ -236,6 +236,16 @@ def test_nothing_listening(tmp_path):
     assert "Is this an Azure VM?" in result["msg"] and "imds.azure.imds_route" in result["msg"]
 
 
+def test_nothing_listening_fails_after_one_quick_retry(tmp_path):
+    """With the default options, a refused connection is tried twice, not five times (tests/bench/bench_unreachable.py
+    measures the time)."""
+    run = run_playbook(tmp_path, module_play("imds.azure.metadata_facts"),
+                       env={"AZURE_IMDS_ENDPOINT": "http://127.0.0.1:%d" % free_port()})
+    result = failure_of(run)
+    assert result["error_type"] == "ImdsUnreachableError" and result["attempts"] == 2
+    assert "(gave up after 2 attempts)" in result["msg"]
+
+
 def test_bad_option_values_fail_cleanly(tmp_path, emulator):
     run = gather(tmp_path, emulator, "endpoint: 'ftp://169.254.169.254'")
     assert run.rc == 2, run.output

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 from emulator.faults import Fault
-from helpers.ansible_runner import run_playbook
+from helpers.ansible_runner import run_command, run_playbook
 
 PLAYBOOK = """
 - hosts: all
@@ -38,7 +38,7 @@ def test_versions_leaves_and_objects(tmp_path, emulator):
         info_task("tags", path="/metadata/instance/compute/tags", format="text"),
         info_task("keys", path="instance/compute/osProfile", format="text"),
         info_task("interface", path="instance/network/interface/0"),
-        info_task("leaf_as_json", path="instance/network/interface/0/macAddress"),
+        info_task("leaf_as_json", path="instance/network/interface/0/macAddress", format="json"),
         info_task("missing", path="instance/compute/nothingHere"),
     ])
     run = run_tasks(tmp_path, emulator, tasks, args=["--check"])
@@ -57,10 +57,34 @@ def test_versions_leaves_and_objects(tmp_path, emulator):
     assert run.task("missing")["result"]["error_type"] == "ImdsNotFoundError"
 
 
+def test_the_path_chooses_the_format_unless_told(tmp_path, emulator):
+    """Leaves are read as text without format: text; objects, arrays and their elements stay JSON."""
+    tasks = "\n".join([
+        info_task("leaf", path="instance/compute/vmId"),
+        info_task("deep_leaf", path="instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress"),
+        info_task("object", path="instance/compute/osProfile"),
+        info_task("array", path="instance/compute/tagsList"),
+        info_task("element", path="instance/network/interface/0"),
+        info_task("compute", path="instance/compute"),
+        info_task("overridden", path="instance/compute/osProfile", format="text"),
+    ])
+    run = run_tasks(tmp_path, emulator, tasks)
+    assert run.rc == 0, run.output
+    names = ("leaf", "deep_leaf", "object", "array", "element", "compute", "overridden")
+    results = {name: run.task(name)["result"] for name in names}
+    assert (results["leaf"]["format"], results["leaf"]["text"]) == ("text", "02aab8a4-74ef-476e-8182-f6d2ba4166a6")
+    assert results["deep_leaf"]["format"] == "text" and results["deep_leaf"]["text"]
+    assert results["object"]["format"] == "json" and "adminUsername" in results["object"]["data"]
+    assert isinstance(results["array"]["data"], list) and isinstance(results["element"]["data"], dict)
+    assert results["compute"]["data"]["vmId"] == "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+    assert results["overridden"]["text"].splitlines()[0] == "adminUsername"
+    assert all(r.status == 200 for r in emulator.requests)
+
+
 def test_leaf_hint_when_imds_does_not_give_one(tmp_path, emulator):
     # Whatever IMDS's own 400 text says, a 400 on a deep instance path suggests format=text.
     emulator.add_fault(Fault(status=400, path="/metadata/instance/compute/vmId"))
-    run = run_tasks(tmp_path, emulator, info_task("vm_id", path="instance/compute/vmId"))
+    run = run_tasks(tmp_path, emulator, info_task("vm_id", path="instance/compute/vmId", format="json"))
     result = run.task("vm_id")["result"]
     assert result["error_type"] == "ImdsBadRequestError"
     assert "may be a single value (a leaf)" in result["msg"] and "format: text" in result["msg"]
@@ -127,6 +151,29 @@ def test_unknown_api_version_falls_back_once(tmp_path, make_emulator):
     assert run.rc == 0, run.output
     assert run.task("compute")["result"]["api_version"] == "2021-02-01"
     assert [r.status for r in emulator.requests] == [400, 200]
+    # Not silent: a warning names both versions, once.
+    output = " ".join((run.stdout + run.stderr).split())
+    assert output.count("IMDS refused api-version 2025-04-07 at /metadata/instance/compute (400)") == 1, run.output
+    assert "repeated with 2021-02-01" in output
+
+
+@pytest.mark.parametrize("version", ["2021-2-1", "latest", "2021-02-01 ", "2021-13-01"])
+def test_an_api_version_that_is_not_a_date_is_refused_before_any_request(tmp_path, emulator, version):
+    """The new user's command, with a version IMDS cannot know."""
+    run = run_command(tmp_path, ["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m",
+                                 "imds.azure.metadata_info", "-a", "path=instance/compute/vmId format=text "
+                                 "api_version='%s'" % version], env={"AZURE_IMDS_ENDPOINT": emulator.url})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "api_version must be an IMDS api-version, a date written YYYY-MM-DD" in run.stdout
+    assert repr(version) in run.stdout and not emulator.requests
+
+
+def test_scheduled_events_refuse_a_bad_version_before_any_request(tmp_path, emulator):
+    run = run_command(tmp_path, ["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m",
+                                 "imds.azure.scheduled_events", "-a", "only_this_vm=true api_version=latest"],
+                      env={"AZURE_IMDS_ENDPOINT": emulator.url})
+    assert run.returncode == 2 and "a date written YYYY-MM-DD" in run.stdout, run.stdout + run.stderr
+    assert not emulator.requests
 
 
 def test_user_data_only_when_asked_and_then_hidden(tmp_path, emulator):

@@ -24,6 +24,11 @@ PLAY = """- hosts: all
         path: instance/compute/vmId
         format: text
         api_version: '2019-06-01'
+    - name: events
+      imds.azure.scheduled_events:
+    - name: events by path
+      imds.azure.metadata_info:
+        path: scheduledevents
 """
 
 HANG_PLAY = """- hosts: all
@@ -40,14 +45,20 @@ HANG_PLAY = """- hosts: all
 
 
 def test_group_defaults_set_endpoint_and_api_version_for_every_module(tmp_path, emulator):
+    """Also the README's case: an instance api-version for the whole group costs scheduled events no 400,
+    as they have versions of their own."""
     # No AZURE_IMDS_ENDPOINT in the environment: only module_defaults can point the modules at the emulator.
     run = run_playbook(tmp_path, PLAY % {"endpoint": emulator.url})
     assert run.rc == 0, run.output
     assert run.task("facts")["result"]["ansible_facts"]["azure_imds"]["api_version"] == "2021-02-01"
     assert run.task("info")["result"]["api_version"] == "2021-02-01"
     assert run.task("own option wins")["result"]["api_version"] == "2019-06-01"
+    assert run.task("events")["result"]["api_version"] == "2020-07-01"
+    assert run.task("events by path")["result"]["api_version"] == "2020-07-01"
     sent = [dict(request.query).get("api-version") for request in emulator.requests]
-    assert sent == ["2021-02-01", "2021-02-01", "2019-06-01"]
+    assert sent == ["2021-02-01", "2021-02-01", "2019-06-01", "2020-07-01", "2020-07-01"]
+    assert [request.status for request in emulator.requests] == [200] * 5
+    assert "WARNING" not in run.stdout + run.stderr
 
 
 def test_group_defaults_set_the_timeout(tmp_path, emulator):

@@ -84,7 +84,7 @@ CLAIMS = {
     "make-commands": lambda b: b.lang == "sh" and b.text.startswith("make demo"),
     "install": lambda b: "ansible-galaxy collection install imds" in b.text,
     "facts-play": lambda b: b.text.startswith("- hosts: azure_vms\n  tasks:\n    - imds.azure.metadata_facts:"),
-    "play-fact-gathering": lambda b: "ansible_facts_modules:" in b.text or "gather_facts: true" in b.text,
+    "play-fact-gathering": lambda b: "ansible_facts_modules:" in b.text or "imds.azure.gather_facts:" in b.text,
     "metadata-info": lambda b: "imds.azure.metadata_info:" in b.text,
     "scheduled-events": lambda b: "imds.azure.scheduled_events:" in b.text,
     "attestation-and-token": lambda b: "imds.azure.attestation_info:" in b.text,
@@ -284,7 +284,7 @@ def test_play_fact_gathering(project):
     (project.work / "site" / "group_vars").mkdir(parents=True)
     (project.work / "site" / "group_vars" / "all.yml").write_text(group_vars.text)
     run = project.playbook(play.text)
-    [gathered] = results(run, "Gathering Facts")
+    [gathered] = results(run, "imds.azure.gather_facts")
     facts = gathered["result"]["ansible_facts"]
     assert facts["azure_imds"]["compute"]["name"] == "readmevm"
     assert facts["ansible_system"] == "Linux"  # ansible.builtin.setup ran too
@@ -465,7 +465,7 @@ def test_play_fact_gathering_on_windows(project, make_netns):
     (project.work / "site" / "group_vars" / "all.yml").write_text(group_vars.text)
     collections = windows_collections(project, "windows-host", windows_double.ATTEMPT_DOUBLE, {})
     run = project.playbook(play.text, extra_env={"ANSIBLE_COLLECTIONS_PATH": collections}, inventory="windows.ini")
-    [gathered] = results(run, "Gathering Facts")
+    [gathered] = results(run, "imds.azure.gather_facts")
     assert gathered["result"]["ansible_facts"]["azure_imds"]["compute"]["name"] == "examplevmname"
     requests = [json.loads(line) for line in log.read_text().splitlines()]
     # One request, made the Windows way: win_imds_attempt asks the server to close the connection.

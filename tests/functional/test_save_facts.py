@@ -71,3 +71,24 @@ def test_without_a_directory_nothing_is_gathered(tmp_path, emulator):
         assert completed.returncode == 2, output
         assert "imds.azure.save_facts needs imds_facts_dir, an absolute directory" in output
     assert not emulator.requests
+
+
+def test_a_missing_directory_is_not_blamed_on_the_host_name(tmp_path, emulator):
+    completed, output = save_facts(tmp_path, "vm1 ansible_connection=local imds_endpoint=%s\n" % emulator.url, [])
+    assert completed.returncode == 2, output
+    assert "needs imds_facts_dir, an absolute directory on the controller" in output and 'got "nothing"' in output
+    assert "cannot name" not in output and "vm1 is not" not in output
+
+
+def test_a_host_name_with_a_trailing_newline_is_refused(tmp_path, emulator):
+    """``match('^...$')`` let "vm1\\n" through ("$" matches before a final newline); the check is a full match."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(json.dumps({"all": {"hosts": {"vm1\n": {"ansible_connection": "local",
+                                                                 "imds_endpoint": emulator.url}}}}))
+    facts_dir = tmp_path / "imds-facts"
+    completed = run_command(tmp_path / "play", ["ansible-playbook", "-i", str(inventory), "imds.azure.save_facts",
+                                                "-e", "imds_facts_dir=%s" % facts_dir])
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 2, output
+    assert 'The host name "vm1\\n" cannot name the file' in output
+    assert not facts_dir.exists() and not emulator.requests

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from helpers import netns, paths
-from helpers.ansible_runner import module_play, run_playbook
+from helpers.ansible_runner import module_play, run_command, run_playbook
 from helpers.polling import after_polls
 
 GUIDE = paths.ROOT / "docs" / "docsite" / "rst" / "guide_scheduled_events.rst"
@@ -104,7 +104,7 @@ def test_wait_timeout_fails_with_the_last_events(tmp_path, make_emulator):
                      ignore_errors=True)
     task = run.task("events")
     assert task["status"] == "failed"
-    assert "never became present" in task["result"]["msg"] and task["result"]["events"] == []
+    assert "no matching scheduled event was listed" in task["result"]["msg"] and task["result"]["events"] == []
 
 
 @pytest.mark.parametrize("options, words", [
@@ -157,3 +157,37 @@ def test_documented_drain_rehearsal(tmp_path):
     assert len(posts) == 1 and posts[0]["status"] == 200
     # The last read saw the event finished (auto-completed after its 5 s duration).
     assert run.task("Wait until the maintenance is over")["result"]["events"] == []
+
+
+def test_approve_alone_is_refused_before_any_request(tmp_path, emulator):
+    """The new user's command: other VMs' events are listed, and ``approve=true`` names none of them."""
+    emulator.events.schedule("Freeze", resources=["examplevmname"])
+    emulator.events.schedule("Reboot", resources=["other"])
+    run = run_command(tmp_path, ["ansible", "localhost", "-i", "localhost,", "-c", "local", "-m", "imds.azure.scheduled_events",
+                                 "-a", "approve=true", "--check"], env={"AZURE_IMDS_ENDPOINT": emulator.url})
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "approve: true needs to be told which events" in run.stdout
+    assert all(words in run.stdout for words in ("event_ids", "only_this_vm: true", "event_types"))
+    assert '"approved"' not in run.stdout and not emulator.requests
+
+
+def test_approve_with_only_this_vm_leaves_other_vms_events(tmp_path, emulator):
+    mine = emulator.events.schedule("Freeze", resources=["examplevmname"])
+    emulator.events.schedule("Reboot", resources=["other"])
+    run = run_module(tmp_path, emulator, "approve: true\nonly_this_vm: true")
+    assert run.rc == 0, run.output
+    assert run.task("events")["result"]["approved"] == [mine["EventId"]]
+
+
+def test_wait_polls_until_its_deadline_and_names_what_it_left_out(tmp_path, make_emulator):
+    """wait_timeout 3 with poll_interval 1: reads at 0, 1, 2 and 3 s (not 2 s), and the other VM's event is named."""
+    emulator = make_emulator(rate_limit=None)
+    other = emulator.events.schedule("Reboot", resources=["other"])
+    run = run_module(tmp_path, emulator, "wait_for: event\nonly_this_vm: true\nvm_name: examplevmname\n"
+                     "wait_timeout: 3\npoll_interval: 1", ignore_errors=True)
+    result = run.task("events")["result"]
+    assert result["waited"] >= 3, run.output
+    assert len(emulator.requests_to("/metadata/scheduledevents")) == 4
+    assert "Waited 3 s" in result["msg"] and "1 event(s) that event_types, event_ids or only_this_vm left out" \
+        in result["msg"]
+    assert "Reboot %s for other" % other["EventId"] in result["msg"]

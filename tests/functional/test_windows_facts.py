@@ -10,10 +10,12 @@ error type, message (endpoint address aside), attempts, and the statuses the emu
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from emulator.server import API_VERSIONS
-from helpers.ansible_runner import run_playbook
+from helpers import paths
+from helpers.ansible_runner import run_command, run_playbook
 from helpers.inventory import inventory_list, members, write_config
 from helpers.ports import free_port
 from helpers.windows_double import HOSTS, inventory_file, play, run_both
@@ -65,6 +67,18 @@ def test_version_negotiation_alike(tmp_path, windows_collections, pair):
     assert run.rc == 0, run.output
     seen = assert_same(run, emulators)
     assert seen["ansible_facts"]["azure_imds"]["api_version"] == "2023-07-01"
+    assert [r.status for r in emulators["win1"].requests] == [400, 200]
+
+
+def test_a_version_fallback_warns_on_windows_too(tmp_path, windows_collections, make_emulator):
+    """Only win1's IMDS refuses the default version: the warning comes from the Windows path's action result."""
+    emulators = {"lin1": make_emulator(),
+                 "win1": make_emulator(supported_versions=tuple(v for v in API_VERSIONS if v <= "2023-07-01"))}
+    run = run_both(tmp_path, windows_collections, emulators)
+    assert run.rc == 0, run.output
+    output = " ".join((run.stdout + run.stderr).split())
+    assert output.count("IMDS refused api-version 2025-04-07 at /metadata/instance (400)") == 1, run.output
+    assert "repeated with 2023-07-01" in output
     assert [r.status for r in emulators["win1"].requests] == [400, 200]
 
 
@@ -146,7 +160,7 @@ def test_metadata_info_alike(tmp_path, windows_collections, pair, options, key, 
 def test_metadata_info_leaf_hint_alike(tmp_path, windows_collections, pair):
     emulators = pair()
     run = run_both(tmp_path, windows_collections, emulators, module="imds.azure.metadata_info",
-                   options="path: instance/compute/vmId")
+                   options="path: instance/compute/vmId\nformat: json")  # a leaf read as JSON, on purpose
     assert run.rc == 2, run.output
     seen = assert_same(run, emulators)
     assert seen["error_type"] == "ImdsBadRequestError" and "format=text" in seen["msg"]
@@ -263,3 +277,41 @@ def test_async_is_refused_on_windows_with_a_reason(tmp_path, windows_collections
     assert run.task("gather", "lin1")["status"] == "ok"
     assert "does not support async on Windows hosts" in run.task("gather", "win1")["result"]["msg"]
     assert not emulators["win1"].requests
+
+
+GUIDE = paths.ROOT / "docs" / "docsite" / "rst" / "guide_windows.rst"
+
+
+def guide_block(label: str) -> str:
+    """The YAML block that follows ``.. _ansible_collections.imds.azure.docsite.<label>:`` in the Windows guide."""
+    text = GUIDE.read_text(encoding="utf-8")
+    anchor = r"\.\. _ansible_collections\.imds\.azure\.docsite\.%s:\n\n[^\n]*\n\n" % re.escape(label)
+    match = re.search(anchor + r"\.\. code-block:: yaml\n\n((?:   .*\n|\n)+)", text)
+    assert match, "block %s not found in %s" % (label, GUIDE)
+    return "\n".join(line[3:] for line in match.group(1).splitlines()).strip() + "\n"
+
+
+def test_the_guides_first_gathering_example_runs_and_passes_ansible_lint(tmp_path, windows_collections, pair):
+    """FQCN gathering as a task, no play ``collections:`` keyword: ansible-lint's production profile accepts
+    the guide's play as printed, and it brings azure_imds on Linux and Windows hosts alike."""
+    playbook = guide_block("windows_fqcn_gathering")
+    assert "collections:" not in playbook and "imds.azure.gather_facts:" in playbook
+    lint_dir = tmp_path / "lint"
+    lint_dir.mkdir()
+    (lint_dir / "site.yml").write_text("---\n" + playbook)
+    (lint_dir / "hosts.ini").write_text("[azure_linux]\nlin1\n[azure_windows]\nwin1\n")
+    (lint_dir / "ansible.cfg").write_text("[defaults]\ninventory = hosts.ini\n")  # for its syntax check
+    linted = run_command(lint_dir, ["ansible-lint", "--offline", "--profile", "production", "site.yml"],
+                         env={"ANSIBLE_COLLECTIONS_PATH": windows_collections})
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+    emulators = pair()
+    inventory = inventory_file(tmp_path, {host: emulator.url for host, emulator in emulators.items()},
+                               extra={host: FACTS_MODULES for host in HOSTS})
+    # The test's one addition: where each host's IMDS is.
+    runnable = playbook.replace("hosts: azure_linux:azure_windows", "hosts: all\n  environment:\n"
+                                "    AZURE_IMDS_ENDPOINT: \"{{ imds_endpoint }}\"")
+    run = run_playbook(tmp_path / "run", runnable, inventory=inventory, env={"ANSIBLE_COLLECTIONS_PATH": windows_collections})
+    assert run.rc == 0, run.output
+    for host in HOSTS:
+        assert run.task("Show the zone", host)["result"]["msg"] == emulators[host].profile["compute"]["zone"]
+    assert took_the_windows_path(emulators["win1"]) and not took_the_windows_path(emulators["lin1"])

@@ -166,7 +166,7 @@ def test_wait_timeout_fails_alike(tmp_path, windows_collections, make_emulator):
     for host in HOSTS:
         task = run.task("gather", host)
         assert task["status"] == "failed", run.output
-        assert "never became present" in task["result"]["msg"] and task["result"]["events"] == []
+        assert "no matching scheduled event was listed" in task["result"]["msg"] and task["result"]["events"] == []
         assert task["result"]["vm_name"] == "examplevmname"
     assert took_the_windows_path(emulators["win1"])
 

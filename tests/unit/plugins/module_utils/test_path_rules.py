@@ -7,6 +7,8 @@ from ansible_collections.imds.azure.plugins.module_utils import _errors
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import SCHEDULED_EVENTS_API_VERSIONS
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
+    format_for,
+    version_for_request,
     SECRET_TOKEN,
     SECRET_USER_DATA,
     UNKNOWN_CATEGORY_RULE,
@@ -91,3 +93,28 @@ def test_identity_not_found_is_named(make_emulator):
     emulator = make_emulator(identity=False)
     with pytest.raises(_errors.ImdsBadRequestError, match="Identity not found.*client_id, object_id or msi_res_id"):
         ImdsClient(endpoint=emulator.url).identity_token("https://management.azure.com/")
+
+
+@pytest.mark.parametrize("path, fmt", [
+    ("instance", "json"), ("instance/compute", "json"), ("instance/compute/vmId", "text"),
+    ("instance/compute/tags", "text"), ("instance/compute/tagsList", "json"), ("instance/compute/tagsList/0", "json"),
+    ("instance/compute/storageProfile/osDisk/managedDisk", "json"),
+    ("instance/compute/storageProfile/osDisk/managedDisk/id", "text"),
+    ("instance/network/interface/0/ipv4/ipAddress/0/publicIpAddress", "text"),
+    ("instance/network/interface/0/ipv4/subnet", "json"), ("scheduledevents", "json"), ("versions", "json"),
+    ("attested/document", "json"), ("loadbalancer", "json"),
+])
+def test_format_for_the_path(path, fmt):
+    assert format_for(path.split("/")) == fmt
+
+
+@pytest.mark.parametrize("path, requested, sent", [
+    ("scheduledevents", "2021-02-01", "2020-07-01"),   # an instance version set for the whole group
+    ("scheduledevents", "2019-08-01", "2019-08-01"),
+    ("scheduledevents", None, "2020-07-01"),
+    ("scheduledevents", "2031-01-01", "2031-01-01"),   # unknown here: IMDS decides (and a fallback warns)
+    ("instance/compute", "2021-02-01", "2021-02-01"),
+    ("instance/compute", "2019-01-01", "2025-04-07"),  # a scheduled events version only
+])
+def test_version_for_request(path, requested, sent):
+    assert version_for_request(rule_for(path.split("/")), requested) == sent

@@ -160,3 +160,15 @@ def test_a_zero_wait_fits_at_the_very_end_of_the_budget():
 def test_status_600_is_not_a_server_error():
     assert _retry.is_transient_status(599) and not _retry.is_transient_status(600)
     assert _retry.is_transient_status(408) and not _retry.is_transient_status(429)
+
+
+def test_a_connection_that_cannot_be_made_gets_one_quick_retry():
+    """Refused, no route, connect timeout: no IMDS state passes through them, so no backoff series."""
+    waits = run_until_give_up(ceilings(), retryable_error=True, unreachable=True)
+    assert waits == [_retry.UNREACHABLE_RETRY_DELAY] * _retry.UNREACHABLE_MAX_RETRIES == [0.5]
+    state = ceilings()
+    state.decide(0.0, retryable_error=True, unreachable=True)
+    assert state.decide(0.5, retryable_error=True, unreachable=True).give_up_reason == (
+        "no connection could be made; that is retried 1 time only")
+    # A timeout after the connection stood is still transient: the backoff series as before.
+    assert len(run_until_give_up(ceilings(), retryable_error=True)) == _retry.TRANSIENT_MAX_RETRIES

@@ -84,7 +84,7 @@ def test_module_rules_are_checked_before_any_attempt():
 def test_check_mode_reaches_the_scheduled_events_logic(check_mode, methods):
     action = FakeWindowsAction([http_answer(200, json.dumps(EVENTS).encode()), http_answer(200, b"")],
                                check_mode=check_mode)
-    result = run_imds_module(action, "imds.azure.scheduled_events", {"approve": True}, {})
+    result = run_imds_module(action, "imds.azure.scheduled_events", {"approve": True, "event_ids": [EVENT_ID]}, {})
     assert result["approved"] == [EVENT_ID] and result["changed"] is True
     assert [line.split()[0] for line, _no_log in action.sent] == methods
 

@@ -19,8 +19,10 @@ def test_files_of_a_directory_a_file_and_nothing(tmp_path):
     (tmp_path / "sub").mkdir()
     assert files_of(str(tmp_path)) == [str(tmp_path / "a"), str(tmp_path / "b.json")]
     assert files_of(str(tmp_path / "a")) == [str(tmp_path / "a")]
-    with pytest.raises(PathError, match="neither a file nor a directory"):
+    with pytest.raises(PathError, match="does not exist: correct the path, or write the files there first"):
         files_of(str(tmp_path / "missing"))
+    with pytest.raises(PathError, match="neither a file nor a directory"):
+        files_of("/dev/null")
 
 
 @pytest.mark.parametrize("name, host", [("/x/web1.json", "web1"), ("/x/web1", "web1"), ("/x/a.json.json", "a.json"),
