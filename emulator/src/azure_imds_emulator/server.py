@@ -13,13 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from emulator import instance
-from emulator.events import PREVIEW_VERSION as SCHEDULED_EVENTS_PREVIEW
-from emulator.events import VERSIONS as SCHEDULED_EVENTS_VERSIONS
-from emulator.events import ScheduledEvents, UnknownEventError
-from emulator.faults import Fault, FaultPlan
-from emulator.identities import DEFAULT_OBJECT_ID, SELECTORS, Identities, IdentityError
-from emulator.pki import EmulatorPki
+from . import instance
+from .events import PREVIEW_VERSION as SCHEDULED_EVENTS_PREVIEW
+from .events import VERSIONS as SCHEDULED_EVENTS_VERSIONS
+from .events import ScheduledEvents, UnknownEventError
+from .faults import Fault, FaultPlan
+from .identities import DEFAULT_OBJECT_ID, SELECTORS, Identities, IdentityError
+from .pki import EmulatorPki
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 

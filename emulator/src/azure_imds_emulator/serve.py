@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from emulator.faults import Fault  # noqa: E402  pylint: disable=wrong-import-position
-from emulator.server import ImdsEmulator  # noqa: E402  pylint: disable=wrong-import-position
+from .faults import Fault  # noqa: E402  pylint: disable=wrong-import-position
+from .server import ImdsEmulator  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def parse_bind(value: str) -> tuple:
