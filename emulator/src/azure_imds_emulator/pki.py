@@ -6,14 +6,27 @@ import base64
 import datetime
 import threading
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+except ImportError:  # the [attestation] extra is not installed: everything else still works
+    x509 = None
 
 KEY_BITS = 2048
 LEAF_COMMON_NAME = "metadata.azure.com"
+MISSING_CRYPTOGRAPHY = ("attestation (/metadata/attested/document, --write-root) needs the Python package "
+                        "cryptography: pip install 'azure-imds-emulator[attestation]'")
+
+
+class AttestationUnavailable(RuntimeError):
+    """The emulator was installed without the [attestation] extra (no ``cryptography``)."""
+
+
+def available() -> bool:
+    return x509 is not None
 
 
 def _name(common_name: str) -> x509.Name:
@@ -75,6 +88,8 @@ class EmulatorPki:
         self._leaf_key = None
 
     def _ensure(self) -> None:
+        if x509 is None:
+            raise AttestationUnavailable(MISSING_CRYPTOGRAPHY)
         with self._lock:
             if self._ready:
                 return
