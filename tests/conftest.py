@@ -21,8 +21,8 @@ from helpers import collection_root, netns, paths, windows_double  # noqa: E402
 # from the set-up's .cache/collections, or from a link made for this run (nothing else needed).
 sys.path.insert(0, str(collection_root.importable_root()))
 
-from emulator.faults import Fault  # noqa: E402
-from emulator.server import ImdsEmulator  # noqa: E402
+from azure_imds_emulator.faults import Fault  # noqa: E402
+from azure_imds_emulator.server import ImdsEmulator  # noqa: E402
 
 # The client loads its failure-only module_utils (_answer_errors, _retry, _transport_errors) at the
 # first failure. In this one long process, a test that sets up ansible-core's collection loader leaves

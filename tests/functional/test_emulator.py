@@ -12,7 +12,7 @@ import subprocess
 import jsonschema
 import pytest
 import requests
-from emulator.server import ImdsEmulator
+from azure_imds_emulator.server import ImdsEmulator
 from helpers import netns, paths
 
 HEADERS = {"Metadata": "true"}
@@ -234,7 +234,7 @@ def test_command_line_emulator(tmp_path):
     root = tmp_path / "root.pem"
     log = tmp_path / "requests.jsonl"
     process = subprocess.Popen(  # pylint: disable=consider-using-with
-        [paths.PYTHON, str(paths.EMULATOR_SERVE), "--bind", "127.0.0.1:0", "--profile", str(profile),
+        [*paths.EMULATOR_SERVE, "--bind", "127.0.0.1:0", "--profile", str(profile),
          "--fault", "status=500,count=1", "--write-root", str(root), "--request-log", str(log)],
         stdout=subprocess.PIPE, text=True)
     try:

@@ -10,7 +10,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError, ManagedIdentityCredential
 import msal
 
-from emulator.identities import Identities
+from azure_imds_emulator.identities import Identities
 
 USER = {"client_id": "11111111-2222-3333-4444-555555555555", "object_id": "aaaaaaaa-0000-0000-0000-000000000001",
         "msi_res_id": "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"

@@ -6,7 +6,7 @@ import copy
 import json
 
 import pytest
-from emulator.faults import Fault
+from azure_imds_emulator.faults import Fault
 from helpers import paths
 from helpers.ansible_runner import PROXY_VARIABLES, module_play, run_playbook
 from helpers.ports import free_port

@@ -140,7 +140,7 @@ def test_documented_drain_rehearsal(tmp_path):
     playbook = guide_block("se_drain_playbook")
     log = tmp_path / "requests.jsonl"
     process = subprocess.Popen(  # pylint: disable=consider-using-with
-        [paths.PYTHON, str(paths.EMULATOR_SERVE), "--bind", "127.0.0.1:0", "--no-rate-limit",
+        [*paths.EMULATOR_SERVE, "--bind", "127.0.0.1:0", "--no-rate-limit",
          "--scheduled-events", str(document), "--request-log", str(log)], stdout=subprocess.PIPE, text=True)
     try:
         url = json.loads(process.stdout.readline())["url"]

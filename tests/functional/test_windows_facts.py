@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from emulator.server import API_VERSIONS
+from azure_imds_emulator.server import API_VERSIONS
 from helpers.ansible_runner import run_playbook
 from helpers.inventory import inventory_list, members, write_config
 from helpers.ports import free_port

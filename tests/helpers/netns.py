@@ -98,7 +98,7 @@ class EmulatorProcess:
     """``serve.py`` running inside a namespace; ``url`` is where it listens there."""
 
     def __init__(self, netns: NetNs, bind: str, args: list) -> None:
-        self.process = netns.spawn([paths.PYTHON, str(paths.EMULATOR_SERVE), "--bind", bind] + args,
+        self.process = netns.spawn([*paths.EMULATOR_SERVE, "--bind", bind] + args,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if not line:
