@@ -5,6 +5,8 @@
 #   - a virtualenv in .cache/venv with the pinned versions of requirements/test.txt;
 #   - community.general and ansible.windows, unpacked from the `ansible` package on PyPI
 #     (Galaxy is not reachable here), plus a link that makes this checkout imds.azure;
+#   - the IMDS emulator (emulator/, a package of its own) installed editable into that virtualenv,
+#     so the tests run this checkout's azure-imds-emulator command;
 #   - a local stand-in for the get-pip.py that ansible-test would download.
 set -euo pipefail
 
@@ -78,6 +80,18 @@ install_collections() {
     ln -sfn "$root" "$collections/imds/azure"
 }
 
+install_emulator() {
+    # Editable: the tests run this checkout's emulator code (pip fetches setuptools to build it).
+    local stamp="$venv/.emulator-installed"
+    if [ -f "$stamp" ] && cmp -s "$stamp" "$root/emulator/pyproject.toml" && [ -x "$venv/bin/azure-imds-emulator" ]; then
+        return 0
+    fi
+    echo "setup: installing the IMDS emulator (pip install -e ./emulator)"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$root/emulator"
+    "$venv/bin/azure-imds-emulator" --help >/dev/null
+    cp "$root/emulator/pyproject.toml" "$stamp"
+}
+
 install_get_pip_standin() {
     bash "$root/tools/get_pip_standin.sh" "$venv"
 }
@@ -85,4 +99,5 @@ install_get_pip_standin() {
 install_debian_packages
 install_venv
 install_collections
+install_emulator
 install_get_pip_standin

@@ -45,8 +45,13 @@ def sample_profiles() -> list:
 
 
 @pytest.mark.parametrize("profile", sample_profiles())
-def test_instance_answers_validate_against_the_spec(make_emulator, profile):
-    emulator = make_emulator(profile=profile, rate_limit=None)
+@pytest.mark.parametrize("how", ["in-process", "command"])
+def test_instance_answers_validate_against_the_spec(make_emulator, serve_emulator, tmp_path, profile, how):
+    if how == "command":  # the packaged command, as users run it
+        (tmp_path / "profile.json").write_text(json.dumps(profile))
+        emulator = serve_emulator(args=["--profile", str(tmp_path / "profile.json"), "--no-rate-limit"])
+    else:
+        emulator = make_emulator(profile=profile, rate_limit=None)
     whole = get(emulator, "/metadata/instance", **{"api-version": "2023-07-01"})
     assert whole.status_code == 200
     assert whole.headers["Content-Type"].startswith("application/json")
@@ -55,7 +60,10 @@ def test_instance_answers_validate_against_the_spec(make_emulator, profile):
     validate(get(emulator, "/metadata/instance/network", **{"api-version": "2023-07-01"}).json(), "Network")
 
 
-def test_other_answers_validate_against_the_spec(emulator):
+@pytest.mark.parametrize("how", ["in-process", "command"])
+def test_other_answers_validate_against_the_spec(emulator, serve_emulator, how):
+    if how == "command":
+        emulator = serve_emulator({"rate_limit": {"per_second": None}})
     emulator.rate_limit = None
     version = {"api-version": "2023-07-01"}
     validate(get(emulator, "/metadata/versions").json(), "Versions")

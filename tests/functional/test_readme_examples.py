@@ -33,6 +33,7 @@ import json
 import re
 import shlex
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -210,6 +211,14 @@ def test_install_from_the_tarball(installed):
     manifest = json.loads((installed.install_dir / "ansible_collections/imds/azure/MANIFEST.json").read_text())
     assert manifest["collection_info"]["dependencies"] == {"ansible.windows": ">=2.0.0"}
     # The Galaxy line (`ansible-galaxy collection install imds.azure`) needs Galaxy, unreachable here.
+
+
+def test_the_tarball_leaves_the_emulator_package_out(installed):
+    """The emulator is a Python package of its own (pip install ./emulator), not part of the collection."""
+    with tarfile.open(installed.tarball) as tarball:
+        carried = [name for name in tarball.getnames() if name.startswith(("emulator/", "tests/emulator/"))]
+    assert not carried, carried[:5]
+    assert not (installed.install_dir / "ansible_collections/imds/azure/emulator").exists()
 
 
 # -- a user's project directory -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from . import instance
 from .events import EventRequestError, check_event_request
-from .faults import Fault, fault_from_request
+from .faults import fault_from_request
 from .server import API_VERSIONS
 from .server import RATE_LIMIT_MODELS
 
@@ -171,10 +171,10 @@ def _vm(sections: dict, match: list, where: str, base_profile: dict | None) -> V
             check_event_request(event)
         except EventRequestError as exc:
             raise ConfigError("%sscheduled_events[%d]: %s" % (where, index, exc)) from None
-    faults = []
-    for index, spec in enumerate(_list(sections.get("faults", []), where + "faults")):
+    faults = _list(sections.get("faults", []), where + "faults")
+    for index, spec in enumerate(faults):
         try:
-            faults.append(fault_from_request(spec))
+            fault_from_request(spec)  # a Fault counts its hits: each (re)start makes fresh ones from the spec
         except ValueError as exc:
             raise ConfigError("%sfaults[%d]: %s" % (where, index, exc)) from None
     rate_limit, model = _rate_limit(sections.get("rate_limit", {}), where + "rate_limit")

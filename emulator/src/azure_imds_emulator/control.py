@@ -7,6 +7,7 @@
                       "body"?}  -> {"vms": [name, ...], "fault": {...}}
     GET  /requests   ?vm=NAME  -> {"requests": [{"vm", "method", "path", "query", "headers", "client",
                       "status", "at"}, ...]}
+    GET  /tokens     ?vm=NAME  -> {"tokens": [access_token, ...]}  (the managed-identity tokens issued)
     POST /reset      {"vm"?}  -> {"reset": [name, ...]}
 
 ``vm`` names a VM by its vm.name; without it faults, requests and reset mean every VM, and an event
@@ -42,7 +43,8 @@ class Control:
 
     def dispatch(self, method: str, path: str, query: dict, body) -> dict:
         routes = {("GET", "/vms"): self.vms, ("POST", "/events"): self.add_event, ("POST", "/faults"): self.add_fault,
-                  ("GET", "/requests"): self.requests, ("POST", "/reset"): self.reset}
+                  ("GET", "/requests"): self.requests, ("GET", "/tokens"): self.tokens,
+                  ("POST", "/reset"): self.reset}
         handler = routes.get((method, path.rstrip("/") or "/"))
         if handler is None:
             known = sorted({p for _m, p in routes})
@@ -92,6 +94,12 @@ class Control:
                 seen.append(dict(request.as_dict(), vm=settings.name))
         seen.sort(key=lambda item: item["at"])
         return {"requests": seen}
+
+    def tokens(self, query: dict) -> dict:
+        issued = []
+        for _settings, emulator in self._members(query.get("vm")):
+            issued.extend(emulator.identities.issued_tokens)
+        return {"tokens": issued}
 
     def reset(self, body: dict) -> dict:
         members = self._members(body.get("vm"))

@@ -103,4 +103,5 @@ class Fleet:
             emulator.events.clear()
             emulator.clear_requests()
             emulator.forget_arrivals()
+            del emulator.identities.issued_tokens[:]
             self._configure(settings, emulator)
