@@ -9,6 +9,7 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -539,3 +540,61 @@ def test_a_fleet_from_one_process_chosen_by_client_address(make_netns, tmp_path)
     seen = control("requests", "--vm", "vma")["requests"]
     assert {r["client"] for r in seen} == {"10.251.1.2"} and {r["vm"] for r in seen} == {"vma"}
     assert len(control("requests")["requests"]) == len(seen) + 3  # vmb's three; client 3 got no VM, no record
+
+
+# -- the Containerfile (no container engine here: it is checked, not built) -----------------------------
+
+def containerfile() -> list:
+    lines = (paths.ROOT / "emulator" / "Containerfile").read_text().splitlines()
+    return [line.split(None, 1) for line in lines if line.strip() and not line.startswith("#")]
+
+
+def test_the_containerfile_copies_what_exists_and_runs_the_command():
+    instructions = containerfile()
+    assert instructions[0][0] == "FROM" and instructions[0][1].startswith("docker.io/library/python:3.")
+    for instruction, argument in instructions:
+        if instruction == "COPY":
+            *sources, _destination = argument.split()
+            for source in sources:
+                assert (paths.ROOT / "emulator" / source).exists(), "COPY %s: no such file in emulator/" % source
+    [run] = [argument for instruction, argument in instructions if instruction == "RUN"]
+    extras = run.split('"/build[')[1].split("]")[0].split(",")
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((paths.ROOT / "emulator" / "pyproject.toml").read_text())["project"]
+    assert set(extras) == set(project["optional-dependencies"])
+    entrypoint = json.loads(dict(instructions)["ENTRYPOINT"])
+    command = json.loads(dict(instructions)["CMD"])
+    assert entrypoint == list(project["scripts"])
+    from azure_imds_emulator.cli import build_parser  # pylint: disable=import-outside-toplevel
+    args = build_parser().parse_args(command)
+    assert (args.command, args.listen, args.control) == ("serve", ("0.0.0.0", 80), ("0.0.0.0", 8081))
+    assert dict(instructions)["EXPOSE"].split() == ["80", "8081"]
+
+
+def readme_block(marker: str) -> list:
+    text = (paths.ROOT / "emulator" / "README.md").read_text()
+    blocks = text.split("```sh\n")[1:]
+    [block] = [b.split("```")[0] for b in blocks if marker in b]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_recipe_for_the_real_address_in_a_namespace(make_netns, tmp_path):
+    """emulator/README.md's recipe for a namespace, with the test's own namespace for ``imds-lab``."""
+    lab = make_netns("real")
+    lines = [line.replace("imds-lab", lab.name) for line in readme_block("169.254.169.254/32 dev lo")]
+    assert lines[0] == "ip netns add %s" % lab.name and lines[-1].startswith("ip netns del %s" % lab.name)
+    (tmp_path / "vm.yml").write_text("vm: {name: at-the-real-address}\n")
+    (tmp_path / "client.py").write_text(CLIENT)
+    for line in lines[1:-1]:
+        argv = shlex.split(line.rstrip("&"))
+        if "serve" in argv:
+            argv[argv.index("azure-imds-emulator")] = COMMAND
+            argv[argv.index("vm.yml")] = str(tmp_path / "vm.yml")
+            process = lab.spawn(argv[4:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            assert json.loads(process.stdout.readline())["url"] == "http://169.254.169.254:80"
+        elif "ansible-playbook" in argv:  # the client: here a plain HTTP request from inside the namespace
+            answer = lab.run(paths.PYTHON, str(tmp_path / "client.py"),
+                             "http://169.254.169.254/metadata/instance/compute?api-version=2021-02-01")
+            assert json.loads(answer.stdout)["body"]["name"] == "at-the-real-address", answer.stdout
+        else:
+            subprocess.run(argv, check=True, capture_output=True)
