@@ -170,9 +170,9 @@ def test_max_api_version(serve_emulator):
 
 def test_rate_limit(serve_emulator):
     unlimited = serve_emulator({"rate_limit": {"per_second": None}})
-    assert {get(unlimited, "/metadata/versions").status_code for _ in range(12)} == {200}
+    assert {get(unlimited, "/metadata/versions").status_code for _attempt in range(12)} == {200}
     one = serve_emulator({"rate_limit": {"per_second": 1, "model": "served"}})
-    statuses = [get(one, "/metadata/versions").status_code for _ in range(3)]
+    statuses = [get(one, "/metadata/versions").status_code for _attempt in range(3)]
     assert 429 in statuses and statuses[0] == 200
 
 
@@ -342,7 +342,7 @@ def test_post_faults_rate_limit_storm_and_path(serve_emulator):
     served = serve_emulator({"rate_limit": {"per_second": None}})
     served.call("POST", "/faults", {"kind": "rate_limit_storm", "count": 3, "path": "/metadata/identity"})
     assert get(served, "/metadata/instance").status_code == 200
-    storm = [get(served, "/metadata/identity/info").status_code for _ in range(4)]
+    storm = [get(served, "/metadata/identity/info").status_code for _attempt in range(4)]
     assert storm == [429, 429, 429, 200]
 
 
