@@ -95,7 +95,7 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 class EmulatorProcess:
-    """``serve.py`` running inside a namespace; ``url`` is where it listens there."""
+    """``azure-imds-emulator serve`` running inside a namespace; ``url`` is where it listens there."""
 
     def __init__(self, netns: NetNs, bind: str, args: list) -> None:
         self.process = netns.spawn([*paths.EMULATOR_SERVE, "--bind", bind] + args,

@@ -72,7 +72,7 @@ class ScheduledEvents:
     """Thread-safe event store. Tests schedule, approve and complete events through it.
 
     With ``auto_complete``, a started event disappears once its DurationInSeconds has passed on
-    ``clock``, as the platform's maintenance would finish (``serve.py --scheduled-events``).
+    ``clock``, as the platform's maintenance would finish (``azure-imds-emulator serve``).
     """
 
     def __init__(self, incarnation: int = 1, auto_complete: bool = False, clock=time.monotonic) -> None:

@@ -145,7 +145,7 @@ class ImdsEmulator:
         self.pki = EmulatorPki(leaf_common_name)
         # IMDS may answer with a cached document whose nonce is an older one (IMDS.md); set to emulate that.
         self.cached_attested_nonce = None  # type: str | None
-        # Given a document (serve.py --scheduled-events), started events finish on their own, as on Azure.
+        # Given a document (serve --scheduled-events), started events finish on their own, as on Azure.
         self.events = ScheduledEvents(auto_complete=scheduled_events is not None)
         if scheduled_events is not None:
             self.events.load(scheduled_events)
