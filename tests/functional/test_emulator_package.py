@@ -9,11 +9,14 @@ from __future__ import annotations
 import email.utils
 import http.client
 import json
+import os
 import shlex
+import shutil
 import subprocess
 import sys
 import time
 import types
+from pathlib import Path
 
 import pytest
 from azure_imds_emulator import config
@@ -598,3 +601,61 @@ def test_the_readme_recipe_for_the_real_address_in_a_namespace(make_netns, tmp_p
             assert json.loads(answer.stdout)["body"]["name"] == "at-the-real-address", answer.stdout
         else:
             subprocess.run(argv, check=True, capture_output=True)
+
+
+def oldest_python() -> str | None:
+    """A working Python 3.9 (the package's requires-python), from pyenv or PATH (pyenv's shims may not run)."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = [str(p) for p in sorted(root.glob("versions/3.9.*/bin/python3.9"))] + [shutil.which("python3.9")]
+    for candidate in filter(None, candidates):
+        if subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False).returncode == 0:
+            return candidate
+    return None
+
+
+def test_the_package_runs_on_python_3_9_with_nothing_installed(tmp_path):
+    python = oldest_python()
+    if python is None:
+        pytest.skip("no Python 3.9 here (PATH or pyenv)")
+    (tmp_path / "vm.json").write_text(json.dumps({"vm": {"name": "old-python", "tags": {"a": "b"}}}))
+    env = dict(os.environ, PYTHONPATH="%s:%s" % (paths.ROOT / "emulator" / "src", paths.NETGUARD_DIR))
+    process = subprocess.Popen([python, "-m", "azure_imds_emulator", "serve",  # pylint: disable=consider-using-with
+                                "--config", str(tmp_path / "vm.json")],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        info = json.loads(process.stdout.readline())
+        served = types.SimpleNamespace(url=info["url"])
+        assert compute(served)["tagsList"] == [{"name": "a", "value": "b"}]
+        added = session().post(info["control"] + "/events", json={"EventType": "Freeze"}, timeout=10).json()
+        assert events(served)["Events"] == [added["event"]]
+    finally:
+        netns.stop_process(process)
+
+
+def test_the_older_serve_flags_still_work(serve_emulator, tmp_path):
+    """tests/emulator/serve.py's flags, as the package's serve takes them."""
+    user = {"client_id": "11111111-2222-3333-4444-555555555555", "object_id": "aaaaaaaa-0000-0000-0000-000000000001",
+            "msi_res_id": "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
+                          "userAssignedIdentities/app"}
+    (tmp_path / "identities.json").write_text(json.dumps({"systemAssigned": None, "userAssigned": [user]}))
+    log, root = tmp_path / "requests.jsonl", tmp_path / "root.pem"
+    served = serve_emulator(args=["--fault", "status=410,count=1", "--max-version", "2021-03-15",
+                                  "--identities", str(tmp_path / "identities.json"), "--rate-limit-model", "served",
+                                  "--write-root", str(root), "--request-log", str(log)])
+    assert get(served, "/metadata/instance").status_code == 410
+    assert max(get(served, "/metadata/versions").json()["apiVersions"]) == "2021-03-01"
+    token = get(served, "/metadata/identity/oauth2/token", resource="https://vault.azure.net", **NEW).json()
+    assert token["client_id"] == user["client_id"]
+    assert root.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    assert [json.loads(line)["status"] for line in log.read_text().splitlines()] == [410, 200, 200]
+    nobody = serve_emulator(args=["--no-identity", "--no-rate-limit"])
+    assert get(nobody, "/metadata/identity/info", **NEW).status_code == 400
+    assert {get(nobody, "/metadata/versions").status_code for _attempt in range(8)} == {200}
+    assert cli("serve", "--fault", "colour=red", check=False).returncode == 2
+
+
+def test_ipv6_listeners(serve_emulator):
+    v6 = serve_emulator(args=["--listen", "[::1]:0", "--control", "[::1]:0"])
+    assert v6.url.startswith("http://[::1]:") and v6.control.startswith("http://[::1]:")
+    assert session().get(v6.control + "/vms", timeout=10).json() == {"vms": ["examplevmname"]}
+    assert compute(v6)["name"] == "examplevmname"

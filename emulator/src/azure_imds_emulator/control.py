@@ -17,6 +17,7 @@ means the only VM (a fleet must name one).
 from __future__ import annotations
 
 import json
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -116,8 +117,7 @@ class ControlServer:
 
     def __init__(self, fleet, host: str = "127.0.0.1", port: int = 0) -> None:
         self.control = Control(fleet)
-        self._server = ThreadingHTTPServer((host, port), _ControlHandler)
-        self._server.daemon_threads = True
+        self._server = (_V6ControlServer if ":" in host else _ControlServer)((host, port), _ControlHandler)
         self._server.control = self.control
         self.host = host
         self.port = self._server.server_address[1]
@@ -135,6 +135,15 @@ class ControlServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class _ControlServer(ThreadingHTTPServer):
+    daemon_threads = True
+    control = None  # set by ControlServer
+
+
+class _V6ControlServer(_ControlServer):
+    address_family = socket.AF_INET6
 
 
 class _ControlHandler(BaseHTTPRequestHandler):
@@ -160,8 +169,11 @@ class _ControlHandler(BaseHTTPRequestHandler):
             self._send(exc.status, {"error": str(exc)})
 
     def _body(self) -> dict:
-        length = int(self.headers.get("Content-Length") or 0)
-        if length > MAX_BODY:
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            raise ControlError(400, "Content-Length must be a number") from None
+        if not 0 <= length <= MAX_BODY:
             raise ControlError(413, "the body is larger than %d bytes" % MAX_BODY)
         raw = self.rfile.read(length) if length else b"{}"
         try:
