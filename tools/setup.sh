@@ -81,15 +81,7 @@ install_collections() {
 }
 
 install_emulator() {
-    # Editable: the tests run this checkout's emulator code (pip fetches setuptools to build it).
-    local stamp="$venv/.emulator-installed"
-    if [ -f "$stamp" ] && cmp -s "$stamp" "$root/emulator/pyproject.toml" && [ -x "$venv/bin/azure-imds-emulator" ]; then
-        return 0
-    fi
-    echo "setup: installing the IMDS emulator (pip install -e ./emulator)"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$root/emulator"
-    "$venv/bin/azure-imds-emulator" --help >/dev/null
-    cp "$root/emulator/pyproject.toml" "$stamp"
+    bash "$root/tools/install_emulator.sh" "$venv"
 }
 
 install_get_pip_standin() {
