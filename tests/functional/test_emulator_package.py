@@ -112,6 +112,32 @@ def test_vm_fields_override_the_default_and_stay_consistent(serve_emulator):
     assert served.info["vms"] == ["web-1"]
 
 
+def example_value(field: str):
+    kind = config.STRUCTURED_FIELDS.get(field)
+    if kind is not None:
+        return {"example": "value"} if kind is dict else [{"example": "value"}]
+    return {"osType": "Linux", "tags": {"k": "v"}}.get(field, "example-%s" % field)
+
+
+def test_the_compute_fields_are_the_specs():
+    """vm: takes the Compute fields of Microsoft's OpenAPI file (tagsList follows from tags), and
+    physicalZone, which IMDS.md documents from 2023-11-15 (the file is 2023-07-01)."""
+    spec = json.loads(paths.SPEC.read_text())["definitions"]["Compute"]["properties"]
+    assert set(config.COMPUTE_FIELDS) == (set(spec) - {"tagsList"}) | {"physicalZone"}
+    assert {k for k, v in spec.items() if v.get("type") in ("object", "array") or "$ref" in v} - {"tagsList"} \
+        == set(config.STRUCTURED_FIELDS)
+
+
+@pytest.mark.parametrize("field", config.COMPUTE_FIELDS)
+def test_every_compute_field_of_the_spec_can_be_set(field):
+    [vm] = config.build({"vm": {field: example_value(field)}})
+    compute_document = vm.profile["compute"]
+    if field == "tags":
+        assert (compute_document["tags"], compute_document["tagsList"]) == ("k:v", [{"name": "k", "value": "v"}])
+    else:
+        assert compute_document[field] == example_value(field)
+
+
 def test_network_interfaces(serve_emulator):
     served = serve_emulator({"network": {"interfaces": [
         {"macAddress": "00:0d:3a:aa:bb:01", "privateIpAddress": "10.1.0.5", "publicIpAddress": "20.30.40.50",
