@@ -6,6 +6,7 @@ Everything runs the installed command (tools/setup.sh: ``pip install -e ./emulat
 
 from __future__ import annotations
 
+import base64
 import email.utils
 import http.client
 import json
@@ -22,6 +23,7 @@ import pytest
 from azure_imds_emulator import config
 from azure_imds_emulator.events import MINIMUM_NOTICE
 from helpers import netns, paths
+from helpers.ansible_runner import module_play, run_playbook
 from helpers.ports import free_port
 from helpers.served_emulator import ServedEmulator, session
 
@@ -227,21 +229,31 @@ def test_yaml_without_pyyaml_is_a_clear_error(tmp_path):
     assert "needs PyYAML: pip install 'azure-imds-emulator[yaml]'" in completed.stderr, completed.stderr
 
 
-def test_attestation_without_cryptography_says_so_and_the_rest_works(tmp_path):
+def test_attestation_without_cryptography_is_signed_with_the_standard_library(tmp_path):
+    """Without the [attestation] extra the emulator signs with stdlib_pki; the collection verifies it."""
+    root = tmp_path / "root.pem"
     code = ("import sys; sys.modules['cryptography'] = None; from azure_imds_emulator.cli import main; "
-            "sys.exit(main(['serve']))")
+            "sys.exit(main(['serve', '--write-root', %r]))" % str(root))
     process = subprocess.Popen([paths.PYTHON, "-c", code], stdout=subprocess.PIPE,  # pylint: disable=consider-using-with
                                stderr=subprocess.PIPE, text=True)
     try:
-        info = json.loads(process.stdout.readline())
-        served = types.SimpleNamespace(url=info["url"])
-        assert get(served, "/metadata/instance").status_code == 200
-        attested = get(served, "/metadata/attested/document")
-        assert attested.status_code == 500 and attested.json() == {"error": "Internal server error"}
+        url = json.loads(process.stdout.readline())["url"]
+        options = "ca_path: %s\naia_cache_dir: %s\n" % (root, tmp_path / "aia")
+        run = run_playbook(tmp_path, module_play("imds.azure.attestation_info", options, name="attest"),
+                           env={"AZURE_IMDS_ENDPOINT": url})
+        signature = get(types.SimpleNamespace(url=url), "/metadata/attested/document").json()["signature"]
     finally:
-        process.terminate()
-        _out, err = process.communicate(timeout=10)
-    assert "pip install 'azure-imds-emulator[attestation]'" in err, err
+        netns.stop_process(process)
+    assert run.rc == 0, run.output
+    report = run.task("attest")["result"]
+    assert report["verified"] and set(report["checks"].values()) == {True}, report
+    assert report["signer"]["subject"].startswith("CN=metadata.azure.com")
+    assert report["document"]["vmId"] == "02aab8a4-74ef-476e-8182-f6d2ba4166a6"
+    if shutil.which("openssl"):  # a second, independent verifier of the chain and the signature
+        (tmp_path / "document.der").write_bytes(base64.b64decode(signature))
+        verified = subprocess.run(["openssl", "smime", "-verify", "-inform", "DER", "-in", str(tmp_path / "document.der"),
+                                   "-CAfile", str(root), "-purpose", "any"], capture_output=True, text=True, check=False)
+        assert verified.returncode == 0 and json.loads(verified.stdout)["vmId"], verified.stderr
 
 
 BAD_CONFIGS = [

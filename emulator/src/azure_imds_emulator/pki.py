@@ -12,21 +12,13 @@ try:
     from cryptography.hazmat.primitives.asymmetric import rsa
     from cryptography.hazmat.primitives.serialization import pkcs7
     from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
-except ImportError:  # the [attestation] extra is not installed: everything else still works
+except ImportError:  # without the [attestation] extra: the standard library PKI below
     x509 = None
+
+from .stdlib_pki import StdlibEmulatorPki
 
 KEY_BITS = 2048
 LEAF_COMMON_NAME = "metadata.azure.com"
-MISSING_CRYPTOGRAPHY = ("attestation (/metadata/attested/document, --write-root) needs the Python package "
-                        "cryptography: pip install 'azure-imds-emulator[attestation]'")
-
-
-class AttestationUnavailable(RuntimeError):
-    """The emulator was installed without the [attestation] extra (no ``cryptography``)."""
-
-
-def available() -> bool:
-    return x509 is not None
 
 
 def _name(common_name: str) -> x509.Name:
@@ -88,8 +80,6 @@ class EmulatorPki:
         self._leaf_key = None
 
     def _ensure(self) -> None:
-        if x509 is None:
-            raise AttestationUnavailable(MISSING_CRYPTOGRAPHY)
         with self._lock:
             if self._ready:
                 return
@@ -128,3 +118,8 @@ class EmulatorPki:
             builder = builder.add_certificate(self.intermediate_cert)
         signed = builder.sign(serialization.Encoding.DER, [])
         return base64.b64encode(signed).decode("ascii")
+
+
+if x509 is None:
+    # Installed without the [attestation] extra: the same PKI, made with the standard library (slower keys).
+    EmulatorPki = StdlibEmulatorPki  # noqa: F811  pylint: disable=invalid-name
