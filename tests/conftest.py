@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 TESTS = Path(__file__).resolve().parent
-sys.path[:0] = [str(TESTS), str(TESTS / "netguard")]
+# The emulator is its own package (emulator/, installed by tools/setup.sh); its source on the path too,
+# so that ansible-test units, whose virtualenvs do not install it, import this checkout's emulator.
+sys.path[:0] = [str(TESTS), str(TESTS / "netguard"), str(TESTS.parent / "emulator" / "src")]
 
 # pylint: disable=wrong-import-position
 import imds_netguard  # noqa: E402
@@ -21,8 +23,8 @@ from helpers import collection_root, netns, paths, windows_double  # noqa: E402
 # from the set-up's .cache/collections, or from a link made for this run (nothing else needed).
 sys.path.insert(0, str(collection_root.importable_root()))
 
-from emulator.faults import Fault  # noqa: E402
-from emulator.server import ImdsEmulator  # noqa: E402
+from azure_imds_emulator.faults import Fault  # noqa: E402
+from azure_imds_emulator.server import ImdsEmulator  # noqa: E402
 
 # The client loads its failure-only module_utils (_answer_errors, _retry, _transport_errors) at the
 # first failure. In this one long process, a test that sets up ansible-core's collection loader leaves
@@ -125,6 +127,24 @@ def make_emulator():
 
     def factory(**kwargs) -> ImdsEmulator:
         running = ImdsEmulator(**kwargs).start()
+        started.append(running)
+        return running
+
+    yield factory
+    for running in started:
+        running.stop()
+
+
+@pytest.fixture
+def serve_emulator(tmp_path):
+    """Factory for ``azure-imds-emulator serve`` processes (helpers.served_emulator); stopped by PID after the test."""
+    from helpers.served_emulator import ServedEmulator  # pylint: disable=import-outside-toplevel
+    started = []
+
+    def factory(config: dict | None = None, args: list | None = None) -> ServedEmulator:
+        workdir = tmp_path / ("served-%d" % len(started))
+        workdir.mkdir()
+        running = ServedEmulator(workdir, config, args)
         started.append(running)
         return running
 

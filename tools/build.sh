@@ -20,7 +20,7 @@ if ! grep -q '^repository:' "$copy/galaxy.yml"; then
 fi
 "$root/.cache/venv/bin/ansible-galaxy" collection build "$copy" --output-path "$out" >&2
 tarball=$(ls "$out"/imds-azure-*.tar.gz)
-for unwanted in Makefile tools/ requirements/ .cache/ .ci/ tests/output/; do
+for unwanted in Makefile tools/ emulator/ requirements/ .cache/ .ci/ tests/output/; do
     if tar -tzf "$tarball" | grep -q "^$unwanted"; then
         echo "build: $unwanted must not be in $tarball (galaxy.yml build_ignore)" >&2
         exit 1

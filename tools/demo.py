@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "tests" / "netguard")]
 
 # pylint: disable=wrong-import-position
-from emulator.server import ImdsEmulator  # noqa: E402
+from azure_imds_emulator.server import ImdsEmulator  # noqa: E402
 from helpers import netns  # noqa: E402
 from helpers.ansible_runner import base_env  # noqa: E402
 

@@ -49,6 +49,7 @@ line_venv() {
         grep -i "^${name}==" "$root/requirements/test.txt" || echo "$name"
     done | tr '\n' ' ')
     if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "ansible-core==$core $pins" ]; then
+        bash "$root/tools/install_emulator.sh" "$venv"  # the command the tests run (this checkout's)
         echo "$venv"
         return 0
     fi
@@ -61,6 +62,7 @@ line_venv() {
     "$venv/bin/python" -c 'import ansible, pytest, redis, jsonschema, cryptography' >&2
     bash "$root/tools/get_pip_standin.sh" "$venv" >&2
     echo "ansible-core==$core $pins" > "$stamp"
+    bash "$root/tools/install_emulator.sh" "$venv"
     echo "$venv"
 }
 

@@ -8,6 +8,8 @@
 #   - the oldest ansible.windows imds.azure supports (galaxy.yml) and the newest, each from the
 #     `ansible` package that ships it, in .cache/ansible-windows/VERSION: the Windows route double
 #     reads win_powershell's real rules from each (tests/helpers/win_powershell.py);
+#   - the IMDS emulator (emulator/, a package of its own) installed editable into that virtualenv,
+#     so the tests run this checkout's azure-imds-emulator command;
 #   - a local stand-in for the get-pip.py that ansible-test would download.
 set -euo pipefail
 
@@ -107,6 +109,10 @@ install_ansible_windows_releases() {
     done
 }
 
+install_emulator() {
+    bash "$root/tools/install_emulator.sh" "$venv"
+}
+
 install_get_pip_standin() {
     bash "$root/tools/get_pip_standin.sh" "$venv"
 }
@@ -115,4 +121,5 @@ install_debian_packages
 install_venv
 install_collections
 install_ansible_windows_releases
+install_emulator
 install_get_pip_standin

@@ -29,8 +29,8 @@ from helpers import collection_root  # noqa: E402
 sys.path.insert(0, str(collection_root.importable_root()))
 
 from ansible_collections.imds.azure.plugins.plugin_utils import _attestation  # noqa: E402
-from emulator.pki import EmulatorPki  # noqa: E402
-from emulator.server import ImdsEmulator  # noqa: E402
+from azure_imds_emulator.pki import EmulatorPki  # noqa: E402
+from azure_imds_emulator.server import ImdsEmulator  # noqa: E402
 from helpers import hostile_pkcs7 as hostile  # noqa: E402
 
 NONCE = "20260401123456"

@@ -29,7 +29,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 # pylint: disable=wrong-import-position
 import imds_netguard  # noqa: E402
-from emulator.server import ImdsEmulator  # noqa: E402
+from azure_imds_emulator.server import ImdsEmulator  # noqa: E402
 from helpers.ansible_runner import base_env, run_command, run_playbook  # noqa: E402
 
 TASKS = {

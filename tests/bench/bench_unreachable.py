@@ -24,7 +24,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 # pylint: disable=wrong-import-position
 import imds_netguard  # noqa: E402,F401  pylint: disable=unused-import
-from emulator.server import ImdsEmulator  # noqa: E402
+from azure_imds_emulator.server import ImdsEmulator  # noqa: E402
 from helpers.ansible_runner import module_play, run_playbook  # noqa: E402
 from helpers.ports import free_port  # noqa: E402
 

@@ -19,8 +19,8 @@ import subprocess
 import time
 
 import pytest
-from emulator.pki import EmulatorPki
-from emulator.server import ImdsEmulator
+from azure_imds_emulator.pki import EmulatorPki
+from azure_imds_emulator.server import ImdsEmulator
 from helpers import paths
 from helpers.aia_server import PUBLIC_ADDRESS, AiaServer
 from helpers.ansible_runner import module_play, run_playbook

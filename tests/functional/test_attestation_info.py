@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from emulator.pki import EmulatorPki
+from azure_imds_emulator.pki import EmulatorPki
 from helpers import paths
 from helpers.ansible_runner import module_play, run_playbook
 

@@ -12,7 +12,7 @@ import subprocess
 import jsonschema
 import pytest
 import requests
-from emulator.server import ImdsEmulator
+from azure_imds_emulator.server import ImdsEmulator
 from helpers import netns, paths
 
 HEADERS = {"Metadata": "true"}
@@ -45,8 +45,13 @@ def sample_profiles() -> list:
 
 
 @pytest.mark.parametrize("profile", sample_profiles())
-def test_instance_answers_validate_against_the_spec(make_emulator, profile):
-    emulator = make_emulator(profile=profile, rate_limit=None)
+@pytest.mark.parametrize("how", ["in-process", "command"])
+def test_instance_answers_validate_against_the_spec(make_emulator, serve_emulator, tmp_path, profile, how):
+    if how == "command":  # the packaged command, as users run it
+        (tmp_path / "profile.json").write_text(json.dumps(profile))
+        emulator = serve_emulator(args=["--profile", str(tmp_path / "profile.json"), "--no-rate-limit"])
+    else:
+        emulator = make_emulator(profile=profile, rate_limit=None)
     whole = get(emulator, "/metadata/instance", **{"api-version": "2023-07-01"})
     assert whole.status_code == 200
     assert whole.headers["Content-Type"].startswith("application/json")
@@ -55,7 +60,10 @@ def test_instance_answers_validate_against_the_spec(make_emulator, profile):
     validate(get(emulator, "/metadata/instance/network", **{"api-version": "2023-07-01"}).json(), "Network")
 
 
-def test_other_answers_validate_against_the_spec(emulator):
+@pytest.mark.parametrize("how", ["in-process", "command"])
+def test_other_answers_validate_against_the_spec(emulator, serve_emulator, how):
+    if how == "command":
+        emulator = serve_emulator({"rate_limit": {"per_second": None}})
     emulator.rate_limit = None
     version = {"api-version": "2023-07-01"}
     validate(get(emulator, "/metadata/versions").json(), "Versions")
@@ -234,7 +242,7 @@ def test_command_line_emulator(tmp_path):
     root = tmp_path / "root.pem"
     log = tmp_path / "requests.jsonl"
     process = subprocess.Popen(  # pylint: disable=consider-using-with
-        [paths.PYTHON, str(paths.EMULATOR_SERVE), "--bind", "127.0.0.1:0", "--profile", str(profile),
+        [*paths.EMULATOR_SERVE, "--bind", "127.0.0.1:0", "--profile", str(profile),
          "--fault", "status=500,count=1", "--write-root", str(root), "--request-log", str(log)],
         stdout=subprocess.PIPE, text=True)
     try:

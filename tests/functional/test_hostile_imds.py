@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from emulator.faults import Fault
+from azure_imds_emulator.faults import Fault
 from helpers.ansible_runner import run_playbook
 
 PLAYBOOK = """
@@ -34,7 +34,7 @@ def raw(path: str, head: bytes, body: bytes = b"") -> Fault:
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
     """One playbook, one emulator; each task meets its own scripted misbehaviour (faults by path)."""
-    from emulator.server import ImdsEmulator  # pylint: disable=import-outside-toplevel
+    from azure_imds_emulator.server import ImdsEmulator  # pylint: disable=import-outside-toplevel
 
     nan_body = b'{"compute": {"name": "vm", "weight": NaN}, "network": {}}'
     with ImdsEmulator() as emulator:

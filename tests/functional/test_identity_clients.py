@@ -10,7 +10,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError, ManagedIdentityCredential
 import msal
 
-from emulator.identities import Identities
+from azure_imds_emulator.identities import Identities
 
 USER = {"client_id": "11111111-2222-3333-4444-555555555555", "object_id": "aaaaaaaa-0000-0000-0000-000000000001",
         "msi_res_id": "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.ManagedIdentity/"
@@ -22,9 +22,12 @@ OTHER_SOURCES = ("IDENTITY_ENDPOINT", "IDENTITY_HEADER", "IDENTITY_SERVER_THUMBP
                  "IMDS_ENDPOINT", "AZURE_FEDERATED_TOKEN_FILE", "APPSETTING_WEBSITE_SITE_NAME")
 
 
-@pytest.fixture
-def vm(make_emulator, monkeypatch):
-    emulator = make_emulator(identities=Identities(SYSTEM, [USER]))
+@pytest.fixture(params=["in-process", "command"])
+def vm(request, make_emulator, serve_emulator, monkeypatch):
+    if request.param == "command":  # the packaged command, as users run it
+        emulator = serve_emulator({"identities": {"systemAssigned": SYSTEM, "userAssigned": [USER]}})
+    else:
+        emulator = make_emulator(identities=Identities(SYSTEM, [USER]))
     for name in OTHER_SOURCES:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AZURE_POD_IDENTITY_AUTHORITY_HOST", emulator.url)

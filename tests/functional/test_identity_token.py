@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from emulator.identities import Identities
+from azure_imds_emulator.identities import Identities
 from helpers.ansible_runner import module_play, run_playbook
 from helpers.token_leaks import TOKEN_TASKS, captured
 
@@ -111,7 +111,7 @@ def test_selectors_are_mutually_exclusive(tmp_path, emulator):
 
 
 def test_identity_404_at_start_up_is_retried(tmp_path, make_emulator):
-    from emulator.faults import Fault  # pylint: disable=import-outside-toplevel
+    from azure_imds_emulator.faults import Fault  # pylint: disable=import-outside-toplevel
     emulator = make_emulator(rate_limit=None)
     emulator.add_fault(Fault(status=404, path="/metadata/identity/oauth2/token", count=1))
     playbook = play(token_task("resource: https://management.azure.com/"))
@@ -122,7 +122,7 @@ def test_identity_404_at_start_up_is_retried(tmp_path, make_emulator):
 
 def test_error_from_a_token_path_quotes_nothing(tmp_path, make_emulator):
     """A broken answer on the token path: the error names path and status, and quotes nothing of it."""
-    from emulator.faults import Fault  # pylint: disable=import-outside-toplevel
+    from azure_imds_emulator.faults import Fault  # pylint: disable=import-outside-toplevel
     emulator = make_emulator(rate_limit=None, identities=Identities(SYSTEM_IDENTITY))
     emulator.add_fault(Fault(kind="malformed", path="/metadata/identity/oauth2/token"))
     playbook = module_play("imds.azure.metadata_info", "path: identity/oauth2/token\n"

@@ -6,7 +6,8 @@ import copy
 import json
 
 import pytest
-from emulator.faults import Fault
+from azure_imds_emulator.faults import Fault
+from azure_imds_emulator.instance import DEFAULT_PROFILE
 from helpers import paths
 from helpers.ansible_runner import PROXY_VARIABLES, module_play, run_playbook
 from helpers.ports import free_port
@@ -119,7 +120,7 @@ def full_documents() -> dict:
     documents["beats-aks-compute+cloudinit-secondary-ipv4s"] = {
         "compute": load(paths.FIELD_SAMPLES, "beats-aks-vmss-compute.json"),
         "network": load(paths.FIELD_SAMPLES, "cloudinit-network-ipv6-secondary-ipv4s.json")}
-    documents["seed-example-vm"] = json.loads((paths.TESTS / "emulator/profiles/seed-example-vm.json").read_text())
+    documents["seed-example-vm"] = json.loads(DEFAULT_PROFILE.read_text())
     return documents
 
 
@@ -156,7 +157,7 @@ def test_unicode_and_colon_tags_survive(tmp_path, make_emulator):
 
 def test_hostile_values_are_not_templated(tmp_path, make_emulator):
     marker = tmp_path / "pwned"
-    document = json.loads((paths.TESTS / "emulator/profiles/seed-example-vm.json").read_text())
+    document = json.loads(DEFAULT_PROFILE.read_text())
     hostile = "{{ lookup('pipe', 'touch %s') }}" % marker
     document["compute"]["tags"] = "Role:%s" % hostile
     document["compute"]["tagsList"] = [{"name": "Role", "value": hostile}]  # the seed has tagsList, which wins

@@ -7,7 +7,7 @@ import json
 import subprocess
 
 import pytest
-from emulator.faults import Fault
+from azure_imds_emulator.faults import Fault
 from helpers.ansible_runner import run_command, run_playbook
 
 PLAYBOOK = """
@@ -145,7 +145,7 @@ def test_bad_requests(tmp_path, emulator, options, words):
 
 
 def test_unknown_api_version_falls_back_once(tmp_path, make_emulator):
-    from emulator.server import API_VERSIONS  # pylint: disable=import-outside-toplevel
+    from azure_imds_emulator.server import API_VERSIONS  # pylint: disable=import-outside-toplevel
     emulator = make_emulator(supported_versions=tuple(v for v in API_VERSIONS if v <= "2021-02-01"))
     run = run_tasks(tmp_path, emulator, info_task("compute", path="instance/compute"))
     assert run.rc == 0, run.output

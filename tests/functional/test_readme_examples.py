@@ -33,6 +33,7 @@ import json
 import re
 import shlex
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -42,6 +43,7 @@ from helpers import paths, win_powershell, windows_double, windows_node
 from helpers.ansible_runner import base_env, run_playbook
 from helpers.fleet import profile
 from helpers.inventory import graph_groups
+from helpers.served_emulator import ServedEmulator
 from helpers.windows_route_double import cluster_node
 
 README = paths.ROOT / "README.md"
@@ -95,7 +97,7 @@ CLAIMS = {
                                         or "ansible-inventory -i azure.imds.yml" in b.text),
     "fleet-from-files": lambda b: "imds.azure.save_facts" in b.text,
     "execution-environment": lambda b: "ansible-builder build" in b.text,
-    "emulator-by-hand": lambda b: "tests/emulator/serve.py" in b.text,
+    "emulator-by-hand": lambda b: "azure-imds-emulator serve" in b.text,
 }
 
 # Blocks this test does not run, and why (shown as the skip reason).
@@ -211,6 +213,14 @@ def test_install_from_the_tarball(installed):
     # The oldest ansible.windows the Windows route tests model win_powershell from.
     assert manifest["collection_info"]["dependencies"] == {"ansible.windows": ">=" + win_powershell.OLDEST}
     # The Galaxy line (`ansible-galaxy collection install imds.azure`) needs Galaxy, unreachable here.
+
+
+def test_the_tarball_leaves_the_emulator_package_out(installed):
+    """The emulator is a Python package of its own (pip install ./emulator), not part of the collection."""
+    with tarfile.open(installed.tarball) as tarball:
+        carried = [name for name in tarball.getnames() if name.startswith(("emulator/", "tests/emulator/"))]
+    assert not carried, carried[:5]
+    assert not (installed.install_dir / "ansible_collections/imds/azure/emulator").exists()
 
 
 # -- a user's project directory -------------------------------------------------------------------------
@@ -383,14 +393,24 @@ def test_fleet_from_files(project):
     assert groups.get("azure_vms") == ["vm1"]  # hosts.ini and the files, one inventory
 
 
-def test_emulator_by_hand(project):
-    """The contributors' ad-hoc command, with the installed collection (the emulator is the test's own)."""
+def test_emulator_by_hand(project, tmp_path):
+    """The README's emulator commands: the package (installed by tools/setup.sh with the same pip line,
+    editable), its serve line on a free port, the ad-hoc command with the installed collection."""
     [block] = blocks_of("emulator-by-hand")
-    [ad_hoc] = [line for line in block.text.splitlines() if line.startswith("AZURE_IMDS_ENDPOINT=")]
-    line = re.sub(r"^AZURE_IMDS_ENDPOINT=\S+", "AZURE_IMDS_ENDPOINT=" + project.emulator.url, ad_hoc)
-    # No inventory: the implicit localhost, which the tests' strict setting would refuse (users' default: allowed).
-    output = project.shell(line, {"ANSIBLE_INVENTORY_UNPARSED_FAILED": "0"}).stdout
-    assert "localhost | SUCCESS" in output and '"vmId": "%s"' % VM["compute"]["vmId"] in output, output
+    install, serve, ad_hoc = block.text.splitlines()
+    assert install == "pip install ./emulator"
+    assert (paths.ROOT / "emulator" / "pyproject.toml").is_file()
+    # The optional arguments in brackets left out; port 0 instead of 8080 (tests run side by side).
+    argv = shlex.split(re.sub(r"\[[^]]*\]", "", serve).replace("127.0.0.1:8080", "127.0.0.1:0"))
+    assert argv == ["azure-imds-emulator", "serve", "--listen", "127.0.0.1:0"]
+    served = ServedEmulator(tmp_path, command=[str(paths.VENV_BIN / argv[0])] + argv[1:2])
+    try:
+        line = re.sub(r"^AZURE_IMDS_ENDPOINT=\S+", "AZURE_IMDS_ENDPOINT=" + served.url, ad_hoc)
+        # No inventory: the implicit localhost, which the tests' strict setting would refuse (users' default: allowed).
+        output = project.shell(line, {"ANSIBLE_INVENTORY_UNPARSED_FAILED": "0"}).stdout
+    finally:
+        served.stop()
+    assert "localhost | SUCCESS" in output and '"vmId": "02aab8a4-74ef-476e-8182-f6d2ba4166a6"' in output, output
 
 
 # -- Windows hosts (test doubles, see the module docstring) ---------------------------------------------

@@ -1,15 +1,15 @@
 """imds.azure.scheduled_events through ansible-playbook against the emulator, and the documented
-drain playbook rehearsed against ``serve.py --scheduled-events``."""
+drain playbook rehearsed against ``azure-imds-emulator serve --scheduled-events``."""
 
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 
 import pytest
 from helpers import netns, paths
 from helpers.ansible_runner import module_play, run_command, run_playbook
+from helpers.guide import guide_block
 from helpers.polling import after_polls
 
 GUIDE = paths.ROOT / "docs" / "docsite" / "rst" / "guide_scheduled_events.rst"
@@ -124,23 +124,14 @@ def test_malformed_document_names_the_field(tmp_path, emulator):
     assert "Events[0].NotBefore" in run.task("events")["result"]["msg"]
 
 
-def guide_block(label: str) -> str:
-    """The literal block that follows ``.. <label>:`` in the scheduled events guide."""
-    text = GUIDE.read_text(encoding="utf-8")
-    anchor = r"\.\. _ansible_collections\.imds\.azure\.docsite\.%s:\n\n[^\n]*\n\n" % re.escape(label)
-    match = re.search(anchor + r"\.\. code-block:: \w+\n\n((?:    .*\n|\n)+)", text)
-    assert match, "block %s not found in %s" % (label, GUIDE)
-    return "\n".join(line[4:] for line in match.group(1).splitlines()) + "\n"
-
-
 def test_documented_drain_rehearsal(tmp_path):
-    """The guide's drain playbook against serve.py with the guide's own event document."""
+    """The guide's drain playbook against azure-imds-emulator serve with the guide's own event document."""
     document = tmp_path / "freeze.json"
-    document.write_text(guide_block("se_rehearsal_document"))
-    playbook = guide_block("se_drain_playbook")
+    document.write_text(guide_block(GUIDE, "se_rehearsal_document"))
+    playbook = guide_block(GUIDE, "se_drain_playbook")
     log = tmp_path / "requests.jsonl"
     process = subprocess.Popen(  # pylint: disable=consider-using-with
-        [paths.PYTHON, str(paths.EMULATOR_SERVE), "--bind", "127.0.0.1:0", "--no-rate-limit",
+        [*paths.EMULATOR_SERVE, "--bind", "127.0.0.1:0", "--no-rate-limit",
          "--scheduled-events", str(document), "--request-log", str(log)], stdout=subprocess.PIPE, text=True)
     try:
         url = json.loads(process.stdout.readline())["url"]

@@ -9,7 +9,7 @@ requests each emulator saw.
 
 from __future__ import annotations
 
-from emulator.pki import EmulatorPki
+from azure_imds_emulator.pki import EmulatorPki
 from helpers.ansible_runner import run_playbook
 from helpers.windows_double import HOSTS, inventory_file, play
 

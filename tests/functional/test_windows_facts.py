@@ -13,7 +13,7 @@ import json
 import re
 
 import pytest
-from emulator.server import API_VERSIONS
+from azure_imds_emulator.server import API_VERSIONS
 from helpers import paths
 from helpers.ansible_runner import run_command, run_playbook
 from helpers.inventory import inventory_list, members, write_config

@@ -9,9 +9,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from azure_imds_emulator.instance import DEFAULT_PROFILE as SEED_PROFILE
 from helpers import paths
-
-SEED_PROFILE = paths.TESTS / "emulator" / "profiles" / "seed-example-vm.json"
 
 
 def profile(name: str, zone: str, fault_domain: str, update_domain: str, tags: dict | None = None,

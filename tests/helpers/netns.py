@@ -105,10 +105,10 @@ def stop_process(process: subprocess.Popen) -> None:
 
 
 class EmulatorProcess:
-    """``serve.py`` running inside a namespace; ``url`` is where it listens there."""
+    """``azure-imds-emulator serve`` running inside a namespace; ``url`` is where it listens there."""
 
     def __init__(self, netns: NetNs, bind: str, args: list) -> None:
-        self.process = netns.spawn([paths.PYTHON, str(paths.EMULATOR_SERVE), "--bind", bind] + args,
+        self.process = netns.spawn([*paths.EMULATOR_SERVE, "--bind", bind] + args,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         line = self.process.stdout.readline()
         if not line:

@@ -27,7 +27,7 @@ CACHE = ROOT / ".cache"
 COLLECTIONS_PATH = CACHE / "collections"
 NETGUARD_DIR = TESTS / "netguard"
 CALLBACK_DIR = TESTS / "helpers" / "callback_plugins"
-EMULATOR_SERVE = TESTS / "emulator" / "serve.py"
+EMULATOR_SERVE = [str(Path(sys.executable).parent / "azure-imds-emulator"), "serve"]
 VENV_BIN = Path(sys.executable).parent
 PYTHON = sys.executable
 # Set by `make pytest` and the matrix: a missing piece fails the test instead of skipping it.

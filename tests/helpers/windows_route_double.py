@@ -40,7 +40,7 @@ import ipaddress
 import json
 import urllib.parse
 
-from emulator import instance
+from azure_imds_emulator import instance
 from helpers.powershell import Enum, Interpreter, NonTerminatingError, PowerShellError, PSObject
 from helpers.win_powershell import Release
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _client, _errors, _transport
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path, resolve_endpoint
-from emulator.faults import Fault
+from azure_imds_emulator.faults import Fault
 from helpers.ports import free_port
 
 
@@ -282,7 +282,7 @@ def test_no_known_version_listed_is_a_clear_error(make_emulator):
 
 
 def make_emulator_versions() -> tuple:
-    from emulator.server import API_VERSIONS  # pylint: disable=import-outside-toplevel
+    from azure_imds_emulator.server import API_VERSIONS  # pylint: disable=import-outside-toplevel
     return API_VERSIONS
 
 
@@ -368,7 +368,7 @@ def test_refused_connection_says_what_to_check():
 
 def test_non_utf8_and_deep_json_are_bad_responses(virtual):
     emulator, client = virtual
-    from emulator import server  # pylint: disable=import-outside-toplevel
+    from azure_imds_emulator import server  # pylint: disable=import-outside-toplevel
 
     original = emulator.respond
     emulator.respond = lambda *a: server.Reply(200, b"\xff\xfe{}")

@@ -7,7 +7,7 @@ Each case runs in a fresh Python, whose sys.modules tells what the request loade
 from __future__ import annotations
 
 import pytest
-from emulator.faults import Fault
+from azure_imds_emulator.faults import Fault
 from helpers.python_probe import run_python
 
 COLD_MODULES = ("_answer_errors", "_retry", "_transport_errors")

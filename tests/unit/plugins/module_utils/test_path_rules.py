@@ -17,7 +17,7 @@ from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
     rule_for_path,
     strip_user_data,
 )
-from emulator.faults import Fault
+from azure_imds_emulator.faults import Fault
 
 
 @pytest.mark.parametrize("path, version, text, secret, retry_404", [

@@ -13,7 +13,7 @@ import time
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _errors, _transport, _transport_errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path
-from emulator.faults import Fault
+from azure_imds_emulator.faults import Fault
 from helpers.python_probe import run_python
 
 

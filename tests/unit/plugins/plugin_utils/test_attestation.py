@@ -21,8 +21,8 @@ from ansible_collections.imds.azure.plugins.plugin_utils._attestation import (
     make_nonce,
     signer_name_allowed,
 )
-from emulator.pki import EmulatorPki
-from emulator.server import ImdsEmulator
+from azure_imds_emulator.pki import EmulatorPki
+from azure_imds_emulator.server import ImdsEmulator
 from helpers import paths
 from helpers.aia_server import AiaServer, fetcher_for
 

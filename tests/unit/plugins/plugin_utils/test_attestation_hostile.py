@@ -13,8 +13,8 @@ import json
 import pytest
 from ansible_collections.imds.azure.plugins.plugin_utils import _aia_fetch, _attestation
 from ansible_collections.imds.azure.plugins.plugin_utils._attestation import AttestationVerifier
-from emulator.pki import EmulatorPki
-from emulator.server import ImdsEmulator
+from azure_imds_emulator.pki import EmulatorPki
+from azure_imds_emulator.server import ImdsEmulator
 from helpers import hostile_pkcs7 as hostile
 from helpers.aia_server import AiaServer, fetcher_for
 

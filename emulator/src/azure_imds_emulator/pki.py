@@ -6,11 +6,16 @@ import base64
 import datetime
 import threading
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs7
-from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+try:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs7
+    from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
+except ImportError:  # without the [attestation] extra: the standard library PKI below
+    x509 = None
+
+from .stdlib_pki import StdlibEmulatorPki
 
 KEY_BITS = 2048
 LEAF_COMMON_NAME = "metadata.azure.com"
@@ -113,3 +118,8 @@ class EmulatorPki:
             builder = builder.add_certificate(self.intermediate_cert)
         signed = builder.sign(serialization.Encoding.DER, [])
         return base64.b64encode(signed).decode("ascii")
+
+
+if x509 is None:
+    # Installed without the [attestation] extra: the same PKI, made with the standard library (slower keys).
+    EmulatorPki = StdlibEmulatorPki  # noqa: F811  pylint: disable=invalid-name

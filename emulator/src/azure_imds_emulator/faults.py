@@ -110,3 +110,42 @@ class FaultPlan:
                 if fault.active(path, now):
                     return fault
         return None
+
+
+# Control requests and config files name faults by what a user sees; each maps onto a KINDS entry.
+REQUEST_ALIASES = {
+    "drop": {"kind": "reset"},              # dropped connections: closed without an answer
+    "rate_limit_storm": {"kind": "status", "status": 429},  # every request refused with 429
+}
+REQUEST_KEYS = ("kind", "status", "path", "count", "duration", "retry_after", "interval", "body")
+REQUEST_TYPES = {"status": int, "path": str, "count": int, "duration": (int, float), "retry_after": str,
+                 "interval": (int, float), "body": str}
+
+
+def fault_from_request(spec) -> Fault:
+    """A Fault from ``{"kind": "status", "status": 503, "duration": 30, ...}`` (POST /faults, a config's faults).
+
+    ``kind`` is one of KINDS or an alias (drop, rate_limit_storm); ``status`` alone means kind status.
+    """
+    if not isinstance(spec, dict):
+        raise ValueError("a fault is a mapping with keys from %s" % ", ".join(REQUEST_KEYS))
+    unknown = [key for key in spec if key not in REQUEST_KEYS]
+    if unknown:
+        raise ValueError("%s: unknown fault field; allowed: %s" % (unknown[0], ", ".join(REQUEST_KEYS)))
+    for key, kind in REQUEST_TYPES.items():
+        value = spec.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, kind)):
+            raise ValueError("%s: must be %s" % (key, "text" if kind is str else "a number"))
+    options = dict(spec)
+    name = options.pop("kind", "status")
+    if name not in KINDS and name not in REQUEST_ALIASES:
+        raise ValueError("kind: %r; one of %s" % (name, ", ".join(KINDS + tuple(REQUEST_ALIASES))))
+    options.update(REQUEST_ALIASES.get(name, {"kind": name}))
+    if options["kind"] == "status" and not 100 <= options.get("status", 500) <= 599:
+        raise ValueError("status: an HTTP status from 100 to 599")
+    for key in ("count", "duration", "interval"):
+        if key in options and options[key] <= 0:
+            raise ValueError("%s: must be more than 0" % key)
+    if "body" in options:
+        options["body"] = options["body"].encode("utf-8")
+    return Fault(**options)

@@ -13,13 +13,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
-from emulator import instance
-from emulator.events import PREVIEW_VERSION as SCHEDULED_EVENTS_PREVIEW
-from emulator.events import VERSIONS as SCHEDULED_EVENTS_VERSIONS
-from emulator.events import ScheduledEvents, UnknownEventError
-from emulator.faults import Fault, FaultPlan
-from emulator.identities import DEFAULT_OBJECT_ID, SELECTORS, Identities, IdentityError
-from emulator.pki import EmulatorPki
+from . import instance
+from .events import PREVIEW_VERSION as SCHEDULED_EVENTS_PREVIEW
+from .events import VERSIONS as SCHEDULED_EVENTS_VERSIONS
+from .events import ScheduledEvents, UnknownEventError
+from .faults import Fault, FaultPlan
+from .identities import DEFAULT_OBJECT_ID, SELECTORS, Identities, IdentityError
+from .pki import EmulatorPki
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -145,7 +145,7 @@ class ImdsEmulator:
         self.pki = EmulatorPki(leaf_common_name)
         # IMDS may answer with a cached document whose nonce is an older one (IMDS.md); set to emulate that.
         self.cached_attested_nonce = None  # type: str | None
-        # Given a document (serve.py --scheduled-events), started events finish on their own, as on Azure.
+        # Given a document (serve --scheduled-events), started events finish on their own, as on Azure.
         self.events = ScheduledEvents(auto_complete=scheduled_events is not None)
         if scheduled_events is not None:
             self.events.load(scheduled_events)
@@ -165,13 +165,8 @@ class ImdsEmulator:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> "ImdsEmulator":
-        server_class = _V6Server if ":" in self.host else _Server
-        self._server = server_class((self.host, self.port), _Handler)
-        self._server.emulator = self
+        self._server, self._thread = listen(self.host, self.port, lambda _client: self)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="imds-emulator", daemon=True)
-        self._thread.start()
         return self
 
     def stop(self) -> None:
@@ -204,6 +199,11 @@ class ImdsEmulator:
     def clear_requests(self) -> None:
         with self._lock:
             self.requests.clear()
+
+    def forget_arrivals(self) -> None:
+        """Start the rate limit's window afresh (a reset)."""
+        with self._lock:
+            self._arrivals.clear()
 
     # -- request handling ---------------------------------------------------------------
 
@@ -456,10 +456,22 @@ def _write_quietly(handler: "_Handler", data: bytes) -> bool:
         return False
 
 
+def listen(host: str, port: int, route) -> tuple:
+    """Serve IMDS on ``host:port`` in a thread; ``route(client_address)`` picks the ImdsEmulator that
+    answers that client (a fleet has one per VM), or None to close the connection unanswered."""
+    server_class = _V6Server if ":" in host else _Server
+    server = server_class((host, port), _Handler)
+    server.route = route
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              name="imds-emulator", daemon=True)
+    thread.start()
+    return server, thread
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
-    emulator = None  # type: ImdsEmulator | None
+    route = None  # set by listen()
 
 
 class _V6Server(_Server):
@@ -493,7 +505,11 @@ class _Handler(BaseHTTPRequestHandler):
         """Tests read the recorded requests instead of a log on stderr."""
 
     def _handle(self, method: str) -> None:
-        emulator = self.server.emulator
+        emulator = self.server.route(self.client_address[0])
+        if emulator is None:
+            # A fleet with no VM for this client: nothing answers, as no VM there would get an answer.
+            self.close_connection = True
+            return
         split = urlsplit(self.path)
         query = parse_qsl(split.query, keep_blank_values=True)
         headers = {name.lower(): value for name, value in self.headers.items()}

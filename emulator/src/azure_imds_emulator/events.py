@@ -23,15 +23,56 @@ EVENT_FIELDS = ("EventId", "EventStatus", "EventType", "ResourceType", "Resource
 UNKNOWN_DURATION_COMPLETES_AFTER = 30.0
 
 
+EVENT_TYPES = tuple(MINIMUM_NOTICE)
+EVENT_SOURCES = ("Platform", "User")
+# What a control request (POST /events, a config's scheduled_events) may give; the rest is made up.
+REQUEST_KEYS = ("EventType", "after_seconds", "NotBefore", "Resources", "DurationInSeconds", "EventSource",
+                "Description", "EventId")
+MAX_AFTER_SECONDS = 7 * 24 * 3600
+
+
 class UnknownEventError(KeyError):
     """A StartRequest named an event that is not scheduled."""
+
+
+class EventRequestError(ValueError):
+    """A request to schedule an event that IMDS could not show; the message names the field."""
+
+
+def check_event_request(request) -> None:
+    """Refuse anything but the fields IMDS documents for an event, with values it could send."""
+    if not isinstance(request, dict):
+        raise EventRequestError("an event is a mapping with keys from %s" % ", ".join(REQUEST_KEYS))
+    unknown = [key for key in request if key not in REQUEST_KEYS]
+    if unknown:
+        raise EventRequestError("%s: unknown field; allowed: %s" % (unknown[0], ", ".join(REQUEST_KEYS)))
+    if request.get("EventType") not in EVENT_TYPES:
+        raise EventRequestError("EventType: %r; one of %s" % (request.get("EventType"), ", ".join(EVENT_TYPES)))
+    after = request.get("after_seconds", 0)
+    if isinstance(after, bool) or not isinstance(after, (int, float)) or not 0 <= after <= MAX_AFTER_SECONDS:
+        raise EventRequestError("after_seconds: a number of seconds from 0 to %d" % MAX_AFTER_SECONDS)
+    resources = request.get("Resources", [])
+    if not isinstance(resources, list) or not all(isinstance(r, str) and r for r in resources):
+        raise EventRequestError("Resources: a list of VM names")
+    duration = request.get("DurationInSeconds", -1)
+    if isinstance(duration, bool) or not isinstance(duration, int) or duration < -1:
+        raise EventRequestError("DurationInSeconds: a whole number of seconds, or -1 (unknown)")
+    if request.get("EventSource", "Platform") not in EVENT_SOURCES:
+        raise EventRequestError("EventSource: %r; one of %s" % (request.get("EventSource"), ", ".join(EVENT_SOURCES)))
+    for key in ("Description", "EventId"):
+        if not isinstance(request.get(key, ""), str):
+            raise EventRequestError("%s: must be text" % key)
+    not_before = request.get("NotBefore")
+    if not_before is not None and (not isinstance(not_before, str)
+                                   or (not_before and email.utils.parsedate_tz(not_before) is None)):
+        raise EventRequestError("NotBefore: an RFC 1123 date as IMDS sends it (Mon, 19 Sep 2016 18:29:47 GMT)")
 
 
 class ScheduledEvents:
     """Thread-safe event store. Tests schedule, approve and complete events through it.
 
     With ``auto_complete``, a started event disappears once its DurationInSeconds has passed on
-    ``clock``, as the platform's maintenance would finish (``serve.py --scheduled-events``).
+    ``clock``, as the platform's maintenance would finish (``azure-imds-emulator serve``).
     """
 
     def __init__(self, incarnation: int = 1, auto_complete: bool = False, clock=time.monotonic) -> None:
@@ -40,6 +81,8 @@ class ScheduledEvents:
         self.clock = clock
         self._events = []  # type: list[dict]
         self._started_at = {}  # type: dict[str, float]
+        # Requested events that are not in the document yet: (clock time they appear, event).
+        self._pending = []  # type: list[tuple[float, dict]]
         self._lock = threading.Lock()
 
     def load(self, document: dict) -> None:
@@ -77,9 +120,51 @@ class ScheduledEvents:
             self.incarnation += 1
         return event
 
+    def request(self, request: dict, default_resource: str) -> dict:
+        """Schedule an event from a control request (see check_event_request): it joins the document
+        ``after_seconds`` from now, with NotBefore its type's minimum notice after that unless given."""
+        check_event_request(request)
+        after = float(request.get("after_seconds", 0))
+        event_type = request["EventType"]
+        not_before = request.get("NotBefore")
+        if not_before is None:
+            not_before = email.utils.formatdate(time.time() + after + MINIMUM_NOTICE[event_type], usegmt=True)
+        event = {
+            "EventId": request.get("EventId") or str(uuid.uuid4()).upper(),
+            "EventStatus": "Scheduled",
+            "EventType": event_type,
+            "ResourceType": "VirtualMachine",
+            "Resources": list(request.get("Resources") or [default_resource]),
+            "NotBefore": not_before,
+            "Description": request.get("Description", ""),
+            "EventSource": request.get("EventSource", "Platform"),
+            "DurationInSeconds": request.get("DurationInSeconds", -1),
+        }
+        with self._lock:
+            self._pending.append((self.clock() + after, event))
+            self._reveal()
+        return dict(event)
+
+    def clear(self) -> None:
+        """No events at all, shown or pending (the incarnation moves on, as the document changed)."""
+        with self._lock:
+            if self._events:
+                self.incarnation += 1
+            self._events, self._pending, self._started_at = [], [], {}
+
+    def _reveal(self) -> None:
+        """Move pending events whose time has come into the document (caller holds the lock)."""
+        now = self.clock()
+        due = [event for at, event in self._pending if at <= now]
+        if due:
+            self._pending = [(at, event) for at, event in self._pending if at > now]
+            self._events.extend(due)
+            self.incarnation += 1
+
     def approve(self, event_ids: list) -> None:
         """Start the named events; approving a started event again is accepted, as IMDS does."""
         with self._lock:
+            self._reveal()
             self._expire()
             known = {e["EventId"].lower(): e for e in self._events}
             missing = [i for i in event_ids if i.lower() not in known]
@@ -123,6 +208,7 @@ class ScheduledEvents:
     def document(self, api_version: str) -> dict:
         """The document as ``api_version`` shows it: fields and event types from the version that added them."""
         with self._lock:
+            self._reveal()
             self._expire()
             events = [dict(e) for e in self._events]
             incarnation = self.incarnation

@@ -1,1 +1,0 @@
-"""A faithful Azure IMDS emulator for the imds.azure tests (importable as ``emulator``)."""
