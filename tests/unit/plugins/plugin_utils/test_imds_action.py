@@ -121,7 +121,8 @@ def test_a_secret_answer_that_comes_back_unsealed_is_refused():
 
 def test_other_answers_are_not_sealed():
     action = FakeWindowsAction([http_answer(200, b'"vm0"')])
-    assert run_imds_module(action, "imds.azure.metadata_info", {"path": "instance/compute/name"}, {})["data"] == "vm0"
+    options = {"path": "instance/compute/name", "format": "json"}
+    assert run_imds_module(action, "imds.azure.metadata_info", options, {})["data"] == "vm0"
     assert '"sealed"' not in action.crossed[0]
 
 
