@@ -49,5 +49,4 @@ def run(params, check_mode, context):  # pylint: disable=unused-argument
                                      vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version))
 
 
-
 ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules={})

@@ -68,5 +68,4 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
     return client.with_warnings(result)
 
 
-
 ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules=dict(mutually_exclusive=[SELECTORS]))

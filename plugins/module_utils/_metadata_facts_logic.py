@@ -66,5 +66,4 @@ def loadbalancer(client) -> dict:
                                "with a loadbalancer key)." % result.url, url=result.url)
 
 
-
 ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules={})

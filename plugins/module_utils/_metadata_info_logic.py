@@ -91,5 +91,4 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
     return client.with_warnings(output)
 
 
-
 ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules={})
