@@ -11,9 +11,6 @@ from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import Imd
 
 
 class ActionModule(ImdsModuleAction):
-    """The token reaches ``register`` only; callbacks see a censored result."""
+    """The token reaches ``register`` only; callbacks see a censored result (``_secret_results``)."""
 
     MODULE_NAME = "imds.azure.identity_token"
-
-    def answers_are_secret(self, args: dict) -> bool:
-        return True

@@ -8,13 +8,8 @@ answer is sealed on the host and the result hidden from output, as for metadata_
 
 from __future__ import annotations
 
-from ansible.module_utils.parsing.convert_bool import boolean
-
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import ImdsModuleAction
 
 
 class ActionModule(ImdsModuleAction):
     MODULE_NAME = "imds.azure.metadata_facts"
-
-    def answers_are_secret(self, args: dict) -> bool:
-        return boolean(args.get("include_user_data", False), strict=False)

@@ -9,11 +9,7 @@ module's logic on the controller, with each HTTP attempt made on the host. Eithe
 from __future__ import annotations
 
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import ImdsModuleAction
-from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import metadata_info_is_secret
 
 
 class ActionModule(ImdsModuleAction):
     MODULE_NAME = "imds.azure.metadata_info"
-
-    def answers_are_secret(self, args: dict) -> bool:
-        return metadata_info_is_secret(args)

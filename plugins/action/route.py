@@ -11,8 +11,7 @@ from __future__ import annotations
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.imds.azure.plugins.modules.route import DOCUMENTATION
-from ansible_collections.imds.azure.plugins.plugin_utils._doc_spec import argument_spec_from_documentation
+from ansible_collections.imds.azure.plugins.module_utils._route_options import argument_spec
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_check import check_imds
 from ansible_collections.imds.azure.plugins.plugin_utils._route_backend import Host, HostError, RouteCommandError
 from ansible_collections.imds.azure.plugins.plugin_utils._route_linux import LinuxIpBackend
@@ -30,7 +29,6 @@ from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
     primary_default,
 )
 
-ARGUMENT_SPEC = argument_spec_from_documentation(DOCUMENTATION)
 PLAN_ERRORS = (HostError, RouteTableError, RouteCommandError)
 
 
@@ -86,7 +84,7 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp
-        _validation, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        _validation, args = self.validate_argument_spec(argument_spec=argument_spec())
         host = ActionHost(self, task_vars or {})
         windows = is_windows_host(self._connection)
         result.update(platform="windows" if windows else "linux", changed=False)

@@ -7,6 +7,7 @@
 
 """Adapt module options to the IMDS client, and client errors to module failures."""
 
+from collections import namedtuple
 from typing import Optional
 
 from ansible.module_utils.basic import AnsibleModule
@@ -16,6 +17,16 @@ from ansible_collections.imds.azure.plugins.module_utils._client import DEFAULT_
 from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsError
 from ansible_collections.imds.azure.plugins.module_utils._seal import SealError, sealed_result
 from ansible_collections.imds.azure.plugins.module_utils._transport import DEFAULT_READ_TIMEOUT
+
+
+# The one contract of an imds.azure IMDS module's logic, declared in its module_utils as ``ENTRY``:
+# ``argument_spec()`` gives a fresh argument spec (validate-modules holds the module's DOCUMENTATION equal to
+# it), ``rules`` are AnsibleModule's checks beyond it (``mutually_exclusive``...), and
+# ``run(params, check_mode, context)`` returns the module result or raises ImdsError. ``context`` is {} on the
+# host; on the controller for a Windows host it holds the client's ``transport`` and the ``environ`` the
+# module would have seen. The module file's main() runs it (``run_module``), and so does the action plugin
+# for Windows hosts (``plugin_utils/_imds_action``): one entry, never the module file.
+ModuleEntry = namedtuple("ModuleEntry", ["argument_spec", "run", "rules"])
 
 
 def client_argument_spec(api_version_default: Optional[str] = DEFAULT_API_VERSION) -> dict:
@@ -52,14 +63,11 @@ def failure_result(error: ImdsError, **result) -> dict:
     return details
 
 
-def run_module(argument_spec: dict, logic, **rules) -> None:
-    """A module's main: validate the options, ``logic(params)`` gives the result or raises ImdsError.
-
-    ``rules`` are AnsibleModule's other checks (``mutually_exclusive``...).
-    """
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True, **rules)
+def run_module(entry: ModuleEntry) -> None:
+    """A module's main: validate the options, run the entry, exit with its result or fail with its ImdsError."""
+    module = AnsibleModule(argument_spec=entry.argument_spec(), supports_check_mode=True, **entry.rules)
     try:
-        result = logic(module.params)
+        result = entry.run(module.params, module.check_mode, {})
     except ImdsError as exc:
         fail_with(module, exc)
         return
@@ -78,4 +86,6 @@ def fail_with(module, error: ImdsError, **result) -> None:
     """Fail the module with the error's message and its structured fields."""
     details = failure_result(error, **result)
     del details["failed"]
+    for warning in details.pop("warnings", []):
+        module.warn(warning)
     module.fail_json(**details)

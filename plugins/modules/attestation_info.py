@@ -241,55 +241,12 @@ notes:
   elements: str
 """
 
-from ansible_collections.imds.azure.plugins.module_utils._zip_import import compile_once
-
-compile_once()  # before the imports below: see _zip_import
-
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
-from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
-    client_argument_spec,
-    client_from_params,
-    run_module,
-)
-
-# Options the action plugin uses on the controller; the module accepts and ignores them.
-CONTROLLER_OPTIONS = dict(
-    ca_path=dict(type="path"),
-    intermediates_path=dict(type="path"),
-    expected_vm_id=dict(type="str"),
-    valid_at=dict(type="str"),
-    aia_fetch=dict(type="bool", default=True),
-    aia_allowed_hosts=dict(type="list", elements="str"),
-    aia_cache_dir=dict(type="path", default="~/.cache/imds.azure/aia"),
-    fail_on_invalid=dict(type="bool", default=True),
-)
-
-
-def argument_spec():
-    spec = client_argument_spec()
-    spec.update(nonce=dict(type="str"), check_vm_id=dict(type="bool", default=True))
-    spec.update(CONTROLLER_OPTIONS)
-    return spec
-
-
-def fetch(params, **context):
-    """The module result for validated ``params``: the attested document and the VM's own vmId; raises ImdsError.
-
-    ``context`` (transport, environ) is given when this runs on the controller for a Windows
-    host, through the action plugin. Verifying is the action plugin's job either way.
-    """
-    client = client_from_params(params, **context)
-    answer = client.attested_document(nonce=params["nonce"])
-    if not isinstance(answer.data, dict) or not isinstance(answer.data.get("signature"), str):
-        raise ImdsBadResponseError("The attested document from %s has no signature." % answer.url, url=answer.url)
-    vm_id = client.instance(["compute", "vmId"], text=True).text.strip() if params["check_vm_id"] else None
-    return client.with_warnings(dict(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
-                                                                           signature=answer.data["signature"]),
-                                     vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version))
+from ansible_collections.imds.azure.plugins.module_utils._module_adapter import run_module
+from ansible_collections.imds.azure.plugins.module_utils._attestation_info_logic import ENTRY
 
 
 def main():
-    run_module(argument_spec(), fetch)
+    run_module(ENTRY)
 
 
 if __name__ == "__main__":

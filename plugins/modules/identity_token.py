@@ -140,81 +140,12 @@ api_version:
   sample: '2018-02-01'
 """
 
-import datetime
-
-from ansible_collections.imds.azure.plugins.module_utils._zip_import import compile_once
-
-compile_once()  # before the imports below: see _zip_import
-
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
-from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
-    client_argument_spec,
-    client_from_params,
-    run_module,
-)
-
-IDENTITY_API_VERSION = "2018-02-01"
-SELECTORS = ("client_id", "object_id", "msi_res_id")
+from ansible_collections.imds.azure.plugins.module_utils._module_adapter import run_module
+from ansible_collections.imds.azure.plugins.module_utils._identity_token_logic import ENTRY
 
 
-def _integer(token: dict, key: str, url: str) -> int:
-    """IMDS sends numbers in the token answer as strings; say which field is wrong, never its value."""
-    try:
-        return int(str(token.get(key)).strip())
-    except ValueError:
-        raise ImdsBadResponseError("The identity token answer from %s has no integer %s field." % (url, key),
-                                   url=url)
-
-
-def describe_token(token, url: str, api_version: str) -> dict:
-    """The module result for one token answer (``token`` is the parsed JSON)."""
-    if not isinstance(token, dict) or not isinstance(token.get("access_token"), str) or not token["access_token"]:
-        raise ImdsBadResponseError("The identity token answer from %s has no access_token field." % url, url=url)
-    expires_on = _integer(token, "expires_on", url)
-    result = {
-        "access_token": token["access_token"],
-        "token_type": str(token.get("token_type") or "Bearer"),
-        "resource": str(token.get("resource", "")),
-        "expires_on_epoch": expires_on,
-        "expires_on": datetime.datetime.fromtimestamp(expires_on, tz=datetime.timezone.utc).isoformat(),
-        "expires_in": _integer(token, "expires_in", url),
-        "api_version": api_version,
-    }
-    if isinstance(token.get("client_id"), str):
-        result["client_id"] = token["client_id"]
-    return result
-
-
-# AnsibleModule's rules beyond the argument spec; the controller-side validation (Windows hosts) uses them too.
-ARGUMENT_RULES = dict(mutually_exclusive=[SELECTORS])
-
-
-def argument_spec() -> dict:
-    spec = client_argument_spec(api_version_default=IDENTITY_API_VERSION)
-    spec.update(
-        resource=dict(type="str", required=True),
-        client_id=dict(type="str"),
-        object_id=dict(type="str"),
-        msi_res_id=dict(type="str"),
-    )
-    return spec
-
-
-def get_token(params: dict, **context) -> dict:
-    """The module result for validated ``params``; raises ImdsError (whose messages never quote the answer).
-
-    ``context`` (transport, environ) is given when this runs on the controller for a Windows
-    host, through the action plugin.
-    """
-    client = client_from_params(params, **context)
-    answer = client.identity_token(params["resource"], **dict((key, params[key]) for key in SELECTORS))
-    result = describe_token(answer.data, answer.url, answer.api_version)
-    result["changed"] = False
-    return client.with_warnings(result)
-
-
-def main() -> None:
-    run_module(argument_spec(), get_token, **ARGUMENT_RULES)
+def main():
+    run_module(ENTRY)
 
 
 if __name__ == "__main__":

@@ -163,75 +163,12 @@ ansible_facts:
             outboundRules: [{frontendIpAddress: 50.0.0.1, privateIpAddress: 10.1.0.4}]
 """
 
-from ansible_collections.imds.azure.plugins.module_utils._zip_import import compile_once
-
-compile_once()  # before the imports below: see _zip_import
-
-from ansible_collections.imds.azure.plugins.module_utils._errors import (
-    ImdsBadResponseError,
-    ImdsNotFoundError,
-    ImdsRequestError,
-)
-from ansible_collections.imds.azure.plugins.module_utils._facts import (
-    FACT_NAME,
-    InstanceDocumentError,
-    build_fact,
-)
-from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
-    client_argument_spec,
-    client_from_params,
-    run_module,
-)
+from ansible_collections.imds.azure.plugins.module_utils._module_adapter import run_module
+from ansible_collections.imds.azure.plugins.module_utils._metadata_facts_logic import ENTRY
 
 
-def argument_spec() -> dict:
-    spec = client_argument_spec()
-    spec.update(include_user_data=dict(type="bool", default=False),
-                include_loadbalancer=dict(type="bool", default=False))
-    return spec
-
-
-def gather(params: dict, **context) -> dict:
-    """The module result for validated ``params``; raises ImdsError.
-
-    ``context`` (transport, environ) is given when this runs on the controller for a
-    Windows host, through the action plugin.
-    """
-    if params["include_user_data"] and not params.get("_seal_to"):
-        raise ImdsRequestError(
-            "include_user_data needs the imds.azure.metadata_facts action plugin, which seals the user data so that no "
-            "connection prints it; ansible.builtin.gather_facts (and ansible_facts_modules) run the module without "
-            "it. Gather user data in a task of imds.azure.metadata_facts, or leave include_user_data out.")
-    client = client_from_params(params, **context)
-    result = client.instance()
-    try:
-        fact = build_fact(result.data, result.api_version, params["include_user_data"])
-    except InstanceDocumentError as exc:
-        raise ImdsBadResponseError(
-            "IMDS at %s returned an instance document of the wrong shape: %s." % (result.url, exc),
-            url=result.url)
-    if params["include_loadbalancer"]:
-        fact["loadbalancer"] = loadbalancer(client)
-    return client.with_warnings(dict(changed=False, ansible_facts={FACT_NAME: fact}))
-
-
-def loadbalancer(client) -> dict:
-    """The Standard Load Balancer object, unwrapped from IMDS's ``{"loadbalancer": {...}}``; {} when there is none."""
-    try:
-        result = client.loadbalancer()
-    except ImdsNotFoundError:
-        return {}  # no Standard Load Balancer in front of this VM
-    data = result.data
-    if isinstance(data, dict) and isinstance(data.get("loadbalancer"), dict):
-        return data["loadbalancer"]
-    if data in (None, {}, ""):
-        return {}
-    raise ImdsBadResponseError("IMDS at %s returned load balancer data of the wrong shape (expected an object "
-                               "with a loadbalancer key)." % result.url, url=result.url)
-
-
-def main() -> None:
-    run_module(argument_spec(), gather)
+def main():
+    run_module(ENTRY)
 
 
 if __name__ == "__main__":

@@ -160,98 +160,12 @@ status:
   sample: 200
 """
 
-from ansible_collections.imds.azure.plugins.module_utils._zip_import import compile_once
-
-compile_once()  # before the imports below: see _zip_import
-
-from ansible_collections.imds.azure.plugins.module_utils._client import metadata_path
-from ansible_collections.imds.azure.plugins.module_utils._errors import (
-    ImdsApiVersionError,
-    ImdsBadRequestError,
-    ImdsRequestError,
-)
-from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
-    client_argument_spec,
-    client_from_params,
-    run_module,
-)
-from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
-    SECRET_USER_DATA,
-    format_for,
-    may_be_leaf,
-    rule_for,
-    segments_of,
-    strip_user_data,
-    version_for_request,
-)
+from ansible_collections.imds.azure.plugins.module_utils._module_adapter import run_module
+from ansible_collections.imds.azure.plugins.module_utils._metadata_info_logic import ENTRY
 
 
-def check_request(segments: tuple, rule, fmt: str, query: dict, include_user_data: bool) -> None:
-    """Refuse, before sending anything, what the path table says IMDS or this module will not do."""
-    if "format" in query:
-        raise ImdsRequestError("Set the answer format with the format option, not in query.")
-    if fmt == "text" and not rule.text_format:
-        raise ImdsRequestError("format=text exists only for instance paths; %s answers JSON, so use format: json."
-                               % "/".join(segments))
-    if rule.secret == SECRET_USER_DATA and not include_user_data:
-        raise ImdsRequestError(
-            "%s is user data, which often holds secrets (bootstrap keys, join tokens). Set include_user_data: true "
-            "to read it; the result is then hidden from task output." % "/".join(segments))
-
-
-def leaf_hint(error: ImdsBadRequestError, segments: tuple, fmt: str) -> ImdsBadRequestError:
-    """Add "use format=text" to a 400 on an instance path that may be a leaf."""
-    if fmt == "json" and may_be_leaf(segments) and "format=text" not in error.message:
-        error.message += (" %s may be a single value (a leaf); IMDS returns leaves only with format=text, "
-                          "so set format: text." % "/".join(segments))
-    return error
-
-
-def argument_spec() -> dict:
-    spec = client_argument_spec(api_version_default=None)
-    spec.update(
-        path=dict(type="str", required=True),
-        format=dict(type="str", choices=["json", "text"]),
-        query=dict(type="dict", default={}),
-        include_user_data=dict(type="bool", default=False),
-    )
-    return spec
-
-
-def read(params: dict, **context) -> dict:
-    """The module result for validated ``params``; raises ImdsError.
-
-    ``context`` (transport, environ) is given when this runs on the controller for a
-    Windows host, through the action plugin. The path table (``_path_rules``) decides the
-    api-version, the format and what is secret, once.
-    """
-    segments = segments_of(metadata_path(params["path"]))
-    fmt = params["format"] or format_for(segments)
-    rule = rule_for(segments)
-    query = dict(params["query"])
-    check_request(segments, rule, fmt, query, params["include_user_data"])
-    if rule.text_format:
-        query["format"] = fmt
-    client = client_from_params(params, **context)
-    try:
-        result = client.get(list(segments), params=query, api_version=version_for_request(rule, params["api_version"]),
-                            expect=fmt)
-    except ImdsApiVersionError:
-        raise
-    except ImdsBadRequestError as exc:
-        raise leaf_hint(exc, segments, fmt)
-    output = dict(changed=False, url=result.url, api_version=result.api_version, status=result.status, format=fmt)
-    if fmt == "text":
-        output["text"] = result.text
-    elif rule.contains_user_data and not params["include_user_data"]:
-        output["data"] = strip_user_data(result.data, segments)
-    else:
-        output["data"] = result.data
-    return client.with_warnings(output)
-
-
-def main() -> None:
-    run_module(argument_spec(), read)
+def main():
+    run_module(ENTRY)
 
 
 if __name__ == "__main__":

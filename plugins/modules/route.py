@@ -2,8 +2,8 @@
 # Copyright (c) imds.azure contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 
-# This file only documents the module: imds.azure.route is implemented by its action
-# plugin (plugins/action/route.py), which decides on the controller.
+# imds.azure.route is implemented by its action plugin (plugins/action/route.py), which decides on the
+# controller; this file holds the documentation, and a main() only for a run without that action plugin.
 
 DOCUMENTATION = r"""
 ---
@@ -206,3 +206,18 @@ platform:
   returned: always
   type: str
 """
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.imds.azure.plugins.module_utils._route_options import argument_spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module.fail_json(msg="imds.azure.route runs through its action plugin, on the controller; this module was run "
+                         "without it. Call it as imds.azure.route in a task, with the collection installed on the "
+                         "controller.")
+
+
+if __name__ == "__main__":
+    main()

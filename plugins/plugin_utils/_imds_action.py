@@ -8,8 +8,8 @@
 """Run an imds.azure IMDS module for an action plugin, on a POSIX or a Windows host.
 
 POSIX hosts run the Python module itself, exactly as without an action plugin. Windows hosts
-have no Python: there the module's own logic (``gather``/``read`` in the module file, with the
-one IMDS client) runs here on the controller, and each HTTP attempt is carried out on the
+have no Python: there the module's own logic (its ``ENTRY`` in module_utils, with the one IMDS
+client) runs here on the controller, and each HTTP attempt is carried out on the
 host by ``imds.azure.win_imds_attempt`` (see ``_windows_transport``).
 
 ``run_imds_module`` is the entry point for other action plugins too (the route action's check
@@ -29,18 +29,18 @@ import typing as t
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
-# FQCN -> module under plugins/modules whose argument_spec() and logic(params, **context) run on the
-# controller for Windows hosts. The logic returns the module result or raises ImdsError.
-CONTROLLER_SIDE = {
-    "imds.azure.metadata_facts": ("metadata_facts", "gather"),
-    "imds.azure.metadata_info": ("metadata_info", "read"),
-    "imds.azure.scheduled_events": ("scheduled_events", "manage"),
-    "imds.azure.attestation_info": ("attestation_info", "fetch"),
-    "imds.azure.identity_token": ("identity_token", "get_token"),
-}
+from ansible_collections.imds.azure.plugins.plugin_utils._secret_results import answer_is_secret
 
-# The modules whose logic changes what it does in check mode: it is given ``check_mode`` too.
-TAKES_CHECK_MODE = frozenset({"imds.azure.scheduled_events"})
+# FQCN -> the module_utils whose ``ENTRY`` (``_module_adapter.ModuleEntry``) runs on the controller for Windows
+# hosts: the module's logic itself, never its module file.
+CONTROLLER_SIDE = {
+    "imds.azure.metadata_facts": "_metadata_facts_logic",
+    "imds.azure.metadata_info": "_metadata_info_logic",
+    "imds.azure.scheduled_events": "_scheduled_events_logic",
+    "imds.azure.attestation_info": "_attestation_info_logic",
+    "imds.azure.identity_token": "_identity_token_logic",
+}
+MODULE_UTILS = "ansible_collections.imds.azure.plugins.module_utils."
 
 NO_LOG_KEY = "_ansible_no_log"
 
@@ -50,7 +50,7 @@ SEAL_OPTION = "_seal_to"
 
 
 def hide_if_secret(result: dict, secret: bool) -> dict:
-    """Mark a successful result that holds a secret as no_log.
+    """Mark a successful result that holds a secret (``answer_is_secret``) as no_log.
 
     A module cannot do this itself: ansible-core drops ``_ansible_*`` keys from what a module
     returns. An action plugin can: ``_ansible_no_log`` on its result is what the ``no_log``
@@ -76,7 +76,7 @@ def is_windows_host(connection) -> bool:
 
 
 def sealed_args(module_args: dict, secret: bool):
-    """``(module_args, sealing)``: for a secret answer, the options with ``_seal_to`` and the task's key pair.
+    """``(module_args, sealing)``: for a secret answer (``answer_is_secret``), the options with ``_seal_to`` and the task's key pair.
 
     Connection plugins print what crosses them (ssh's raw stdout at -vvv, paramiko's and winrm's at higher
     verbosity, third-party ones as they like), and some of them ignore ``no_log`` on some patch releases.
@@ -131,16 +131,13 @@ def run_imds_module(action: ActionBase, module_name: str, module_args: dict, tas
     from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import host_transport
 
     module_args, sealing = sealed_args(module_args, secret)
-    file_name, logic_name = CONTROLLER_SIDE[module_name]
-    module = importlib.import_module("ansible_collections.imds.azure.plugins.modules." + file_name)
-    params = _validated(module_name, module.argument_spec(), module_args, getattr(module, "ARGUMENT_RULES", {}))
+    entry = importlib.import_module(MODULE_UTILS + CONTROLLER_SIDE[module_name]).ENTRY
+    params = _validated(module_name, entry.argument_spec(), module_args, entry.rules)
     context = {"transport": host_transport(_attempt_runner(action, task_vars), sealing),
                "environ": _task_environment(action)}
-    if module_name in TAKES_CHECK_MODE:
-        context["check_mode"] = bool(action._task.check_mode)  # pylint: disable=protected-access
     with _attempts_hidden(action, secret):
         try:
-            return getattr(module, logic_name)(params, **context)
+            return entry.run(params, bool(action._task.check_mode), context)  # pylint: disable=protected-access
         except ImdsError as exc:
             return failure_result(exc)
 
@@ -194,15 +191,10 @@ class ImdsModuleAction(ActionBase):
     _supports_check_mode = True
     _supports_async = True
 
-    def answers_are_secret(self, args: dict) -> bool:  # pylint: disable=unused-argument
-        """Whether the module's answers with these options hold a secret: then the host seals them to the task's
-        key (``sealed_args``), and the result is hidden from every output (``hide_if_secret``)."""
-        return False
-
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         del tmp  # no longer has any effect
-        secret = self.answers_are_secret(self._task.args)
+        secret = answer_is_secret(self.MODULE_NAME, self._task.args)
         if self._task.async_val and secret:
             raise AnsibleActionFail("%s does not support async for a secret answer: the job's result would reach the "
                                     "output through async_status, unhidden. Leave out async/poll." % self.MODULE_NAME)

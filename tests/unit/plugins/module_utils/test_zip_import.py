@@ -3,12 +3,10 @@ ships them. Each case runs in a fresh Python, so that the finder it installs sta
 
 from __future__ import annotations
 
-import ast
 import sys
 import zipfile
 from pathlib import Path
 
-import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _zip_import
 from helpers.python_probe import run_python
 
@@ -109,17 +107,3 @@ def test_the_finder_looks_only_where_python_would_look_first(tmp_path):
     finder = _zip_import._CompileOnceFinder()  # pylint: disable=protected-access
     first_a_directory = [str(COLLECTION / "plugins" / "module_utils"), "%s/%s" % (archive, PACKAGE_DIR)]
     assert finder.find_spec("ansible_collections.imds.azure.plugins.module_utils._client", first_a_directory) is None
-
-
-@pytest.mark.parametrize("module", sorted(p.name for p in (COLLECTION / "plugins" / "modules").glob("*.py")))
-def test_every_module_installs_the_finder_before_its_other_module_utils(module):
-    """A module that imported a module_utils first would still work, only slower: nothing else would tell."""
-    tree = ast.parse((COLLECTION / "plugins" / "modules" / module).read_text(encoding="utf-8"))
-    ours = [(index, node.module) for index, node in enumerate(tree.body)
-            if isinstance(node, ast.ImportFrom) and "imds.azure.plugins.module_utils." in (node.module or "")]
-    if not ours:
-        return  # documentation only (the action does the work) or a module with no module_utils
-    assert ours[0][1].endswith("._zip_import"), ours
-    call = next(index for index, node in enumerate(tree.body) if isinstance(node, ast.Expr)
-                and isinstance(node.value, ast.Call) and getattr(node.value.func, "id", "") == "compile_once")
-    assert len(ours) > 1 and call < ours[1][0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ansible_collections.imds.azure.plugins.module_utils._scheduled_events import ScheduledEvent
-from ansible_collections.imds.azure.plugins.modules.scheduled_events import MAX_EVENTS_NAMED, timeout_message
+from ansible_collections.imds.azure.plugins.module_utils._scheduled_events_logic import MAX_EVENTS_NAMED, timeout_message
 
 
 def event(index: int, resources=("other",), event_type="Reboot") -> ScheduledEvent:

@@ -14,13 +14,14 @@ import types
 
 import pytest
 from ansible.errors import AnsibleActionFail
-# run_imds_module imports the module files by name; import them here, at collection time, so that a collection
+# run_imds_module imports the modules' logic by name; import it here, at collection time, so that a collection
 # finder another unit test installs later (without this collection's metadata) never has to load them.
-from ansible_collections.imds.azure.plugins.modules import (  # noqa: F401  pylint: disable=unused-import
-    identity_token,
-    metadata_info,
-    scheduled_events,
+from ansible_collections.imds.azure.plugins.module_utils import (  # noqa: F401  pylint: disable=unused-import
+    _identity_token_logic,
+    _metadata_info_logic,
+    _scheduled_events_logic,
 )
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsRequestError
 from ansible_collections.imds.azure.plugins.module_utils._seal import sealed_result
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import opened_result, run_imds_module, sealed_args
 from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import ATTEMPT_MODULE
@@ -120,9 +121,8 @@ def test_a_secret_answer_that_comes_back_unsealed_is_refused():
 
 
 def test_other_answers_are_not_sealed():
-    action = FakeWindowsAction([http_answer(200, b'"vm0"')])
-    options = {"path": "instance/compute/name", "format": "json"}
-    assert run_imds_module(action, "imds.azure.metadata_info", options, {})["data"] == "vm0"
+    action = FakeWindowsAction([http_answer(200, b"vm0")])  # a leaf: the path table asks for format=text
+    assert run_imds_module(action, "imds.azure.metadata_info", {"path": "instance/compute/name"}, {})["text"] == "vm0"
     assert '"sealed"' not in action.crossed[0]
 
 
@@ -143,3 +143,24 @@ def test_posix_results_are_opened_and_an_unsealed_secret_is_refused():
     with pytest.raises(AnsibleActionFail, match="returned a secret answer unsealed"):
         opened_result(dict(TOKEN, changed=False), sealing, "imds.azure.identity_token")
     assert sealed_args({"resource": "r"}, secret=False) == ({"resource": "r"}, None)
+
+
+def test_scheduled_events_raises_its_option_problems_as_typed_errors():
+    """The one contract: the entry raises ImdsError, the caller (module main or action) writes the failure."""
+    params = _scheduled_events_logic.ENTRY.argument_spec()
+    params = {name: spec.get("default") for name, spec in params.items()}
+    params.update(approve=True)
+    with pytest.raises(ImdsRequestError, match="approve: true needs to be told which events"):
+        _scheduled_events_logic.ENTRY.run(params, False, {})
+    action = FakeWindowsAction([])
+    result = run_imds_module(action, "imds.azure.scheduled_events", {"approve": True}, {})
+    assert result["failed"] and "approve: true needs" in result["msg"] and not action.sent
+
+
+def test_a_scheduled_events_timeout_fails_with_what_it_saw():
+    action = FakeWindowsAction([http_answer(200, json.dumps(EVENTS).encode())])
+    result = run_imds_module(action, "imds.azure.scheduled_events",
+                             {"wait_for": "clear", "wait_timeout": 0, "event_ids": [EVENT_ID]}, {})
+    assert result["failed"] and "still listed" in result["msg"]
+    assert result["document_incarnation"] == 2 and [e["event_id"] for e in result["events"]] == [EVENT_ID]
+    assert result["changed"] is False and result["approved"] == []

@@ -1,0 +1,52 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) imds.azure contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# STABILITY: this module_utils is private to imds.azure. Its names and signatures
+# may change in any release; do not import it from other collections.
+
+"""The logic of imds.azure.attestation_info on the host: fetch the attested document (the controller verifies)."""
+
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
+from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
+    ModuleEntry,
+    client_argument_spec,
+    client_from_params,
+)
+
+# Options the action plugin uses on the controller; the module accepts and ignores them.
+CONTROLLER_OPTIONS = dict(
+    ca_path=dict(type="path"),
+    intermediates_path=dict(type="path"),
+    expected_vm_id=dict(type="str"),
+    valid_at=dict(type="str"),
+    aia_fetch=dict(type="bool", default=True),
+    aia_allowed_hosts=dict(type="list", elements="str"),
+    aia_cache_dir=dict(type="path", default="~/.cache/imds.azure/aia"),
+    fail_on_invalid=dict(type="bool", default=True),
+)
+
+
+def argument_spec():
+    spec = client_argument_spec()
+    spec.update(nonce=dict(type="str"), check_vm_id=dict(type="bool", default=True))
+    spec.update(CONTROLLER_OPTIONS)
+    return spec
+
+
+def run(params, check_mode, context):  # pylint: disable=unused-argument
+    """The module result for validated ``params``: the attested document and the VM's own vmId; raises ImdsError.
+
+    Verifying is the action plugin's job, on the controller.
+    """
+    client = client_from_params(params, **context)
+    answer = client.attested_document(nonce=params["nonce"])
+    if not isinstance(answer.data, dict) or not isinstance(answer.data.get("signature"), str):
+        raise ImdsBadResponseError("The attested document from %s has no signature." % answer.url, url=answer.url)
+    vm_id = client.instance(["compute", "vmId"], text=True).text.strip() if params["check_vm_id"] else None
+    return client.with_warnings(dict(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
+                                                                           signature=answer.data["signature"]),
+                                     vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version))
+
+
+ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules={})
