@@ -568,8 +568,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         return fact if self._detail == "full" else grouping_view(fact)
 
     def _problem(self, host: str, origin: str, reason: str) -> None:
-        message = "skipped host %r from %s: %s" % (excerpt(str(host), HOST_TEXT), excerpt(origin, PATH_TEXT),
-                                                    excerpt(reason, REASON_TEXT))
+        shown = (excerpt(str(host), HOST_TEXT), excerpt(origin, PATH_TEXT), excerpt(reason, REASON_TEXT))
+        message = "skipped host %r from %s: %s" % shown
         if self._strict:
             raise AnsibleParserError(WARNING_PREFIX + message + " (strict is on, so this is an error)")
         self._warn(message + ". The other hosts still load.")

@@ -376,4 +376,3 @@ def test_an_empty_paths_directory_is_explained(tmp_path):
     flat = Said(completed.stderr)
     assert "paths entry %s gave 0 hosts: 0 read. Write the files with: ansible-playbook -i INVENTORY " \
            "imds.azure.save_facts" % empty in flat, completed.stderr
-
