@@ -401,7 +401,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import (
     FactRecordError,
     RecordLimits,
     check_bounds,
-    checked_record,
+    check_host_name,
     fact_from_cache_entry,
     fact_from_file_data,
     grouping_view,
@@ -559,8 +559,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._warn(explanation)
 
     def _accept(self, host, fact) -> dict:
-        """The record the plugin keeps of ``fact``: checked, cut to what the options need, within the bounds."""
-        kept = self._keep(checked_record(host, fact))
+        """The record the plugin keeps of ``fact`` (checked by fact_from_*): cut to what the options need,
+        within the bounds, under a usable host name."""
+        check_host_name(host)
+        kept = self._keep(fact)
         check_bounds(kept, self._limits)
         return kept
 
@@ -597,8 +599,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         tally.read, tally.expired = len(entries), reader.listing.expired
         tally.other_names, tally.other_example = reader.listing.other_names, reader.listing.other_example
         records = {}
-        for entry, outcome in reader.read_all(entries):
-            fact = self._fact_of_entry(reader, entry, outcome, tally)
+        for entry, kept in reader.read_all(entries, self._kept_of_entry):
+            fact = self._fact_of_entry(reader, entry, kept, tally)
             if fact is not None:
                 records[entry.host] = fact
         tally.hosts = len(records)
@@ -609,30 +611,37 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             tally.hint = GATHER_HINT
         return records
 
-    def _fact_of_entry(self, reader: FactCacheReader, entry, outcome, tally: SourceTally):
-        """The kept fact of one cache entry; None (after a warning when it is broken) when there is none."""
-        origin = reader.origin(entry)
+    def _kept_of_entry(self, entry, outcome):
+        """What the plugin keeps of one entry read: its record, None (no azure_imds fact), or the exception."""
+        if isinstance(outcome, Exception):
+            return outcome
         try:
-            if isinstance(outcome, Exception):
-                raise outcome
             fact = fact_from_cache_entry(outcome)
-            if fact is None:
-                tally.without_fact += 1
-                return None
-            return self._accept(entry.host, fact)
-        except FactRecordError as exc:
-            reason = str(exc)
-        except KeyError:
-            tally.missing += 1
-            self._problem(entry.host, origin, "the entry is listed but missing (expired or deleted)")
-            return None
-        except RecursionError:
-            reason = "the JSON is nested too deeply"
+            return None if fact is None else self._accept(entry.host, fact)
         except Exception as exc:  # pylint: disable=broad-exception-caught
+            # Reported by _fact_of_entry, once the host's newest entry is known.
+            return exc
+
+    def _fact_of_entry(self, reader: FactCacheReader, entry, kept, tally: SourceTally):
+        """The kept fact of one cache entry; None (after a warning when it is broken) when there is none."""
+        if kept is None:
+            tally.without_fact += 1
+            return None
+        if not isinstance(kept, Exception):
+            return kept
+        if isinstance(kept, KeyError):
+            tally.missing += 1
+            self._problem(entry.host, reader.origin(entry), "the entry is listed but missing (expired or deleted)")
+            return None
+        if isinstance(kept, FactRecordError):
+            reason = str(kept)
+        elif isinstance(kept, RecursionError):
+            reason = "the JSON is nested too deeply"
+        else:
             # Cache plugins raise anything from ValueError to their client library's errors.
-            reason = "the entry cannot be read (%s: %s)" % (type(exc).__name__, exc)
+            reason = "the entry cannot be read (%s: %s)" % (type(kept).__name__, kept)
         tally.refused += 1
-        self._problem(entry.host, origin, reason)
+        self._problem(entry.host, reader.origin(entry), reason)
         return None
 
     def _records_from_path(self, path: str, tally: SourceTally) -> dict:

@@ -109,9 +109,14 @@ def checked_record(host, fact) -> dict:
 
     Raises FactRecordError when the host name is unusable or the fact has the wrong shape.
     """
+    check_host_name(host)
+    return checked_fact(fact)
+
+
+def check_host_name(host) -> None:
+    """FactRecordError unless ``host`` (a cache key, a file name) is usable as a host name."""
     if not isinstance(host, str) or not valid_host_name(host):
         raise FactRecordError("%r is not a usable host name" % (host,))
-    return checked_fact(fact)
 
 
 class RecordLimits:
@@ -142,37 +147,41 @@ DEFAULT_LIMITS = RecordLimits()
 def check_bounds(record: dict, limits: RecordLimits = DEFAULT_LIMITS) -> None:
     """Raise FactRecordError naming the first bound ``record`` crosses (and the option that sets it).
 
-    One iterative walk, stopped at the first bound crossed: no recursion, and a hostile record
-    costs no more than the bounds allow.
+    One iterative walk, level by level (no recursion), stopped at the first bound crossed: a
+    hostile record costs no more than the bounds allow. It runs for every host of every
+    inventory run, hence the plain loops.
     """
     tags = record.get("tags")
     if isinstance(tags, dict) and len(tags) > limits.tags:
         raise FactRecordError("it has %d tags, more than max_tags (%d; Azure allows 50 per resource)"
                               % (len(tags), limits.tags))
     items = size = 0
-    pending = [(record, 1)]
-    while pending:
-        value, depth = pending.pop()
-        if isinstance(value, str):
-            if len(value) > limits.string_length:
-                raise FactRecordError("it holds a string of %d characters, more than max_string_length (%d)"
-                                      % (len(value), limits.string_length))
-            size += len(value)
-        elif isinstance(value, (dict, list)):
-            if depth > limits.depth:
-                raise FactRecordError("it is nested more than max_depth (%d) levels deep" % limits.depth)
-            items += len(value)
+    level, depth = [record], 1
+    while level:
+        if depth > limits.depth:
+            raise FactRecordError("it is nested more than max_depth (%d) levels deep" % limits.depth)
+        deeper = []
+        for container in level:
+            items += len(container)
             if items > limits.items:
                 raise FactRecordError("it holds more than max_items (%d) keys and list items" % limits.items)
-            if isinstance(value, dict):
-                size += sum(len(key) if isinstance(key, str) else 1 for key in value)
-                value = value.values()
-            pending.extend((child, depth + 1) for child in value)
-        else:
-            size += 1
+            if isinstance(container, dict):
+                size += sum(len(key) if isinstance(key, str) else 1 for key in container)
+                container = container.values()
+            for value in container:
+                if isinstance(value, str):
+                    if len(value) > limits.string_length:
+                        raise FactRecordError("it holds a string of %d characters, more than max_string_length "
+                                              "(%d)" % (len(value), limits.string_length))
+                    size += len(value)
+                elif isinstance(value, (dict, list)):
+                    deeper.append(value)
+                else:
+                    size += 1
         if size > limits.size:
             raise FactRecordError("it is larger than max_record_size (%d characters of names and values)"
                                   % limits.size)
+        level, depth = deeper, depth + 1
 
 
 # What the default groups and the flat variables read from compute; the rest of a fact is only
