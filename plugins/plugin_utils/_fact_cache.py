@@ -18,15 +18,24 @@ Everything is decoded with plain ``json.loads`` (no Ansible decoder), so no valu
 carry template trust, whatever a shared cache holds. The reader talks to the cache plugin itself,
 behind ansible-core 2.19's interposer: that interposer cannot compare redis's bytes keys, hides
 entries of the other layout, and the file caches' ``get()`` deletes an entry it cannot parse,
-which an inventory must never do.
+which an inventory must never do (as community.general.redis's ``keys()`` drops expired keys and
+its ``get()`` a key whose value is gone: Redis is read through its client, read-only, too).
+
+A record is accepted only under the key its own layout gives it: an entry keyed ``s1_db1`` is
+host ``db1``'s only when it has the payload layout as ansible-core 2.19 writes it (one
+``__payload__`` string, no unsafe marker). In a cache of ansible-core 2.18, host ``s1_db1``'s
+facts are wrapped as unsafe by ansible-core, so a VM that names itself ``s1_db1`` and reports a
+``__payload__`` fact stays host ``s1_db1`` and cannot replace ``db1``.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import time
 
 from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError, decoded_json
+from ansible_collections.imds.azure.plugins.plugin_utils._json_files import MAX_FILE_BYTES
 
 PAYLOAD_KEY = "__payload__"
 SUPPORTED_SCHEMA = "1"
@@ -37,7 +46,7 @@ _UNSAFE_KEY = "__ansible_unsafe"
 class CacheEntry:
     """One entry of the cache: the key in the backend, the host it names, and its layout."""
 
-    __slots__ = ("key", "host", "layout", "schema")
+    __slots__ = ("key", "host", "layout", "schema")  # layout: what the key claims until the entry is read
 
     def __init__(self, key: str, host: str, layout: str, schema: str = "") -> None:
         self.key = key
@@ -79,17 +88,55 @@ def plain_values(value):
     return value
 
 
+def _is_payload(raw) -> bool:
+    """The payload layout exactly as ansible-core 2.19 writes it: one key, its value plain JSON text."""
+    return isinstance(raw, dict) and len(raw) == 1 and type(raw.get(PAYLOAD_KEY)) is str  # pylint: disable=unidiomatic-typecheck
+
+
+def _as_plain_entry(entry: CacheEntry) -> None:
+    """The entry is not in the payload layout its key looks like: it is host ``key``'s plain entry."""
+    entry.host, entry.layout, entry.schema = entry.key, "plain", ""
+
+
 def facts_of(entry: CacheEntry, raw):
-    """The facts dictionary of one decoded entry, for either layout."""
+    """The facts of one entry whose values were decoded (unsafe markers removed) by its cache plugin.
+
+    Only ansible-core 2.16 to 2.18 decode that way, and they turn a marked string into a str
+    subclass: the exact ``str`` test tells a real payload from a plain entry that holds one.
+    """
     if entry.layout == "payload":
-        if isinstance(raw, dict) and set(raw) == {PAYLOAD_KEY} and isinstance(raw[PAYLOAD_KEY], str):
-            if entry.schema != SUPPORTED_SCHEMA:
-                raise FactRecordError("the entry was written with fact-cache schema %s, which this plugin cannot read "
-                                      "(it reads schema %s and the plain layout)" % (entry.schema, SUPPORTED_SCHEMA))
-            return decoded_json(raw[PAYLOAD_KEY], "the entry")
-        # A host whose name merely looks like a schema key, cached in the plain layout.
-        entry.host, entry.layout, entry.schema = entry.key, "plain", ""
-    return raw
+        if _is_payload(raw):
+            return _payload_facts(entry, raw)
+        _as_plain_entry(entry)
+    return plain_values(raw)
+
+
+def facts_of_text(entry: CacheEntry, text: bytes):
+    """The facts of one entry read as text (jsonfile, Redis): the layout decided on the raw JSON."""
+    if entry.layout == "payload":
+        raw = decoded_json(text, "the entry")
+        if _is_payload(raw):
+            return _payload_facts(entry, raw)
+        _as_plain_entry(entry)
+    return decode_plain(text)
+
+
+def _payload_facts(entry: CacheEntry, raw: dict):
+    if entry.schema != SUPPORTED_SCHEMA:
+        raise FactRecordError("the entry was written with fact-cache schema %s, which this plugin cannot read "
+                              "(it reads schema %s and the plain layout)" % (entry.schema, SUPPORTED_SCHEMA))
+    return decoded_json(raw[PAYLOAD_KEY], "the entry")
+
+
+class Listing:
+    """What the cache holds beside the entries: counts for the plugin's explanation of its result."""
+
+    __slots__ = ("expired", "other_names", "other_example")
+
+    def __init__(self) -> None:
+        self.expired = 0  # entries older than the timeout, left out as ansible-core leaves them out
+        self.other_names = 0  # file caches: files whose names lack the prefix (a wrong prefix?)
+        self.other_example = ""
 
 
 class FactCacheReader:
@@ -104,26 +151,77 @@ class FactCacheReader:
         # The JSON file cache is read here with plain json (fast, and no Ansible decoder); other
         # file caches (yaml, pickle) through their own loader.
         self.plain_json_files = self.file_based and type(self.backend).__module__.endswith("cache.jsonfile")
+        # community.general.redis: its client, read-only (keys() and get() of the plugin write).
+        self.redis = (type(self.backend).__module__.endswith("cache.redis")
+                      and all(hasattr(self.backend, a) for a in ("_db", "_keys_set", "_make_key", "_timeout")))
+        self.listing = Listing()
 
     def entries(self) -> list:
-        """Every entry, the one of the other layout dropped when a host has both (see ``_newest``)."""
-        by_host = {}
-        for key in self.backend.keys():
-            entry = classify_key(key.decode("utf-8", errors="replace") if isinstance(key, bytes) else str(key))
-            by_host.setdefault(entry.host, []).append(entry)
-        chosen = []
-        for host in sorted(by_host):
-            chosen.append(self._newest(by_host[host]))
-        return chosen
+        """Every entry of the cache (not expired), classified by its key; ``listing`` counts the rest."""
+        self.listing = Listing()
+        return [classify_key(key.decode("utf-8", errors="replace") if isinstance(key, bytes) else str(key))
+                for key in self._keys()]
 
-    def _newest(self, entries: list) -> CacheEntry:
+    def _keys(self) -> list:
+        if self.file_based:
+            return self._file_keys()
+        if self.redis:
+            return self._redis_keys()
+        return list(self.backend.keys())
+
+    def _file_keys(self) -> list:
+        """Keys as the file caches' keys() gives them, counting what it leaves out (nothing is changed)."""
+        prefix = self.backend.get_option("_prefix") or ""
+        directory = self.backend._cache_dir  # pylint: disable=protected-access
+        keys = []
+        for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else []:
+            if name.startswith("."):
+                continue
+            if not name.startswith(prefix):
+                self.listing.other_names += 1
+                self.listing.other_example = self.listing.other_example or name
+            elif self.backend.has_expired(name[len(prefix):]):
+                self.listing.expired += 1
+            else:
+                keys.append(name[len(prefix):])
+        return keys
+
+    def _redis_keys(self) -> list:
+        """The keys of the key set, those older than the timeout counted and left out (never removed)."""
+        scored = self.backend._db.zrange(self.backend._keys_set, 0, -1, withscores=True)  # pylint: disable=protected-access
+        timeout = float(self.backend._timeout)  # pylint: disable=protected-access
+        oldest = time.time() - timeout if timeout > 0 else None
+        keys = [key for key, score in scored if oldest is None or score > oldest]
+        self.listing.expired = len(scored) - len(keys)
+        return keys
+
+    def read_all(self, entries: list, keep=None) -> list:
+        """``[(entry, facts or the exception reading it raised)]``, one per host.
+
+        Every entry is read, so its content decides its layout (and so its host) before a host's
+        entries are compared; of one host's entries the newest wins (see ``_newest``). ``keep``
+        (entry, outcome) -> what to hold instead of the whole outcome until then: holding every
+        host's whole facts at once made reading 10,000 hosts 40 % slower (garbage collection).
+        """
+        by_host = {}
+        for entry in entries:
+            try:
+                outcome = self.read(entry)
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                # Cache plugins raise anything from ValueError to their client library's errors;
+                # the caller reports it as this entry's problem.
+                outcome = exc
+            by_host.setdefault(entry.host, []).append((entry, keep(entry, outcome) if keep else outcome))
+        return [self._newest(by_host[host]) for host in sorted(by_host)]
+
+    def _newest(self, candidates: list) -> tuple:
         """Of one host's entries (a plain and a payload one, when two ansible-core lines share a cache),
         the most recently written when the cache can tell (file caches), else the payload (2.19+) one."""
-        if len(entries) == 1:
-            return entries[0]
+        if len(candidates) == 1:
+            return candidates[0]
         if self.file_based:
-            return max(entries, key=lambda e: (os.path.getmtime(self.path(e)), e.layout == "payload"))
-        return max(entries, key=lambda e: e.layout == "payload")
+            return max(candidates, key=lambda c: (os.path.getmtime(self.path(c[0])), c[0].layout == "payload"))
+        return max(candidates, key=lambda c: c[0].layout == "payload")
 
     def path(self, entry: CacheEntry) -> str:
         return self.backend._get_cache_file_name(entry.key)  # pylint: disable=protected-access
@@ -135,12 +233,26 @@ class FactCacheReader:
         return "%s fact cache entry %r" % (getattr(self.backend, "ansible_name", "fact"), prefix + entry.key)
 
     def read(self, entry: CacheEntry):
-        """The facts dictionary (or whatever the entry holds instead) of ``entry``, as plain data."""
+        """The facts dictionary (or whatever the entry holds instead) of ``entry``, as plain data.
+
+        Raises KeyError when the entry is gone, FactRecordError when it cannot be decoded.
+        """
         if self.plain_json_files:
-            with open(self.path(entry), "rb") as handle:
-                raw = decode_plain(handle.read())
-        elif self.file_based:
-            raw = plain_values(self.backend._load(self.path(entry)))  # pylint: disable=protected-access
-        else:
-            raw = plain_values(self.backend.get(entry.key))
-        return facts_of(entry, raw)
+            return facts_of_text(entry, self._file_text(entry))
+        if self.redis:
+            text = self.backend._db.get(self.backend._make_key(entry.key))  # pylint: disable=protected-access
+            if text is None:
+                raise KeyError(entry.key)
+            return facts_of_text(entry, text)
+        if self.file_based:
+            return facts_of(entry, self.backend._load(self.path(entry)))  # pylint: disable=protected-access
+        return facts_of(entry, self.backend.get(entry.key))
+
+    def _file_text(self, entry: CacheEntry) -> bytes:
+        path = self.path(entry)
+        with open(path, "rb") as handle:
+            # The size first: read(MAX + 1) would allocate that much for every entry.
+            if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
+                raise FactRecordError("the entry is more than %d bytes, far more than any host's facts"
+                                      % MAX_FILE_BYTES)
+            return handle.read()

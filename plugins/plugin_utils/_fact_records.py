@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 
+from ansible_collections.imds.azure.plugins.module_utils._errors import excerpt
 from ansible_collections.imds.azure.plugins.module_utils._facts import (
     FACT_NAME,
     InstanceDocumentError,
@@ -24,6 +25,8 @@ from ansible_collections.imds.azure.plugins.plugin_utils._group_names import tex
 # "^...$": "$" also matches before a trailing newline.
 _HOST_NAME_RE = re.compile(r"[\w.:@\[\]-]+")
 MAX_HOST_NAME = 255
+# A saved run's message is quoted in a warning: enough to recognise it, never a screenful.
+FAILED_MESSAGE_LIMIT = 300
 
 
 class FactRecordError(ValueError):
@@ -59,13 +62,18 @@ def fact_from_cache_entry(entry) -> dict | None:
     return checked_fact(entry[FACT_NAME])
 
 
+def _failed_run_message(data: dict) -> str:
+    """The message of a saved failed run: untrusted text, shortened and without control characters."""
+    return excerpt(str(data.get("msg", "no message")), FAILED_MESSAGE_LIMIT) or "no message"
+
+
 def fact_from_file_data(data) -> dict:
     """The fact in a JSON file: ``--tree`` output, a raw ``/metadata/instance`` document, or the fact itself."""
     if not isinstance(data, dict):
         raise FactRecordError("the file holds a JSON %s, not an object" % type(data).__name__)
     if "ansible_facts" in data or "failed" in data or "unreachable" in data:
         if data.get("failed") or data.get("unreachable"):
-            raise FactRecordError("it records a failed run: %s" % str(data.get("msg", "no message"))[:300])
+            raise FactRecordError("it records a failed run: %s" % _failed_run_message(data))
         facts = data.get("ansible_facts")
         if not isinstance(facts, dict) or FACT_NAME not in facts:
             raise FactRecordError("it has no ansible_facts.%s" % FACT_NAME)
@@ -101,9 +109,79 @@ def checked_record(host, fact) -> dict:
 
     Raises FactRecordError when the host name is unusable or the fact has the wrong shape.
     """
+    check_host_name(host)
+    return checked_fact(fact)
+
+
+def check_host_name(host) -> None:
+    """FactRecordError unless ``host`` (a cache key, a file name) is usable as a host name."""
     if not isinstance(host, str) or not valid_host_name(host):
         raise FactRecordError("%r is not a usable host name" % (host,))
-    return checked_fact(fact)
+
+
+class RecordLimits:
+    """Per-host bounds on what the inventory plugin keeps of one record (options max_tags, max_depth, ...).
+
+    A VM writes its own facts, so one host must never be able to exhaust the controller or break the
+    inventory of the others (a 600-deep list made ``ansible-inventory --list --export`` fail with
+    RecursionError; 200,000 tags made ansible-core's per-host group bookkeeping run for hours).
+    """
+
+    __slots__ = ("tags", "depth", "items", "string_length", "size")
+
+    def __init__(self, tags: int = 50, depth: int = 20, items: int = 10000, string_length: int = 131072,
+                 size: int = 1048576) -> None:
+        # Azure allows 50 tags per resource; an IMDS fact nests 8 deep and holds a few hundred items;
+        # userData (include_user_data) is at most 64 KiB, 87,384 characters as base64; IMDS answers
+        # are capped at 1 MiB.
+        self.tags = tags
+        self.depth = depth
+        self.items = items
+        self.string_length = string_length
+        self.size = size
+
+
+DEFAULT_LIMITS = RecordLimits()
+
+
+def check_bounds(record: dict, limits: RecordLimits = DEFAULT_LIMITS) -> None:
+    """Raise FactRecordError naming the first bound ``record`` crosses (and the option that sets it).
+
+    One iterative walk, level by level (no recursion), stopped at the first bound crossed: a
+    hostile record costs no more than the bounds allow. It runs for every host of every
+    inventory run, hence the plain loops.
+    """
+    tags = record.get("tags")
+    if isinstance(tags, dict) and len(tags) > limits.tags:
+        raise FactRecordError("it has %d tags, more than max_tags (%d; Azure allows 50 per resource)"
+                              % (len(tags), limits.tags))
+    items = size = 0
+    level, depth = [record], 1
+    while level:
+        if depth > limits.depth:
+            raise FactRecordError("it is nested more than max_depth (%d) levels deep" % limits.depth)
+        deeper = []
+        for container in level:
+            items += len(container)
+            if items > limits.items:
+                raise FactRecordError("it holds more than max_items (%d) keys and list items" % limits.items)
+            if isinstance(container, dict):
+                size += sum(len(key) if isinstance(key, str) else 1 for key in container)
+                container = container.values()
+            for value in container:
+                if isinstance(value, str):
+                    if len(value) > limits.string_length:
+                        raise FactRecordError("it holds a string of %d characters, more than max_string_length "
+                                              "(%d)" % (len(value), limits.string_length))
+                    size += len(value)
+                elif isinstance(value, (dict, list)):
+                    deeper.append(value)
+                else:
+                    size += 1
+        if size > limits.size:
+            raise FactRecordError("it is larger than max_record_size (%d characters of names and values)"
+                                  % limits.size)
+        level, depth = deeper, depth + 1
 
 
 # What the default groups and the flat variables read from compute; the rest of a fact is only

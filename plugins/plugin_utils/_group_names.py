@@ -23,6 +23,7 @@ IMDS values are untrusted text, so nothing else of them ever reaches a group nam
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 # ansible.constants.INVALID_VARIABLE_NAMES, which to_safe_group_name(force=True) applies.
@@ -152,22 +153,65 @@ class TagSpellings:
         return messages
 
 
+class TagFilter:
+    """Which tags may form default groups (option ``tag_groups_allowed``).
+
+    ``allowed`` maps tag-name patterns to lists of tag-value patterns (``*``, ``?``, ``[...]`` as
+    in shell globs; null: any value). Names match without regard to case, as Azure compares tag
+    names; values match with case, as Azure keeps them apart. A tag forms its two groups (name and
+    name+value) only when its name matches a key and its value one of that key's patterns.
+    ``None``: every tag may form groups.
+    """
+
+    def __init__(self, allowed) -> None:
+        self.rules = None if allowed is None else _tag_rules(allowed)
+
+    def allows(self, name: str, value: str) -> bool:
+        if self.rules is None:
+            return True
+        folded = name.casefold()
+        for name_pattern, value_patterns in self.rules:
+            if fnmatch.fnmatchcase(folded, name_pattern):
+                return value_patterns is None or any(fnmatch.fnmatchcase(value, p) for p in value_patterns)
+        return False
+
+
+def _tag_rules(allowed) -> list:
+    """``tag_groups_allowed`` as [(folded name pattern, value patterns or None)]; ValueError when malformed."""
+    if not isinstance(allowed, dict):
+        raise ValueError("tag_groups_allowed must be a dictionary of tag names to lists of values, not a %s"
+                         % type(allowed).__name__)
+    rules = []
+    for name, values in allowed.items():
+        if not isinstance(name, str) or not name:
+            raise ValueError("tag_groups_allowed keys must be tag names or patterns, not %r" % (name,))
+        if values is not None and (not isinstance(values, list) or not all(isinstance(v, str) for v in values)):
+            raise ValueError("tag_groups_allowed[%r] must be a list of values or patterns, or null for any value"
+                             % name)
+        rules.append((name.casefold(), None if values is None else list(values)))
+    return rules
+
+
 def tags_of(fact: dict) -> dict:
     tags = fact.get("tags")
     return tags if isinstance(tags, dict) else {}
 
 
-def default_groups(fact: dict, families, namer: GroupNamer, host: str, spellings: TagSpellings | None = None) -> list:
-    """The default groups of one host, in family order."""
+def default_groups(fact: dict, families, namer: GroupNamer, host: str, spellings: TagSpellings | None = None,
+                   tag_filter: TagFilter | None = None) -> list:
+    """The default groups of one host, in family order; tags only where ``tag_filter`` allows them."""
     compute = fact.get("compute") if isinstance(fact.get("compute"), dict) else {}
     wanted = set(families)
     groups = []
     if "tag" in wanted:
         for tag_name, tag_value in tags_of(fact).items():
+            tag_value = text_value(tag_value)
+            if tag_filter is not None and not tag_filter.allows(tag_name, tag_value):
+                continue
             if spellings is not None:
                 tag_name = spellings.canonical(tag_name)
             groups.append(namer.name("tag", tag_name, host=host))
-            groups.append(namer.name("tag", tag_name, text_value(tag_value), host=host))
+            groups.append(namer.name("tag", tag_name, tag_value, host=host))
     simple = (
         ("zone", "zone", NO_ZONE),
         ("fault_domain", "platformFaultDomain", None),

@@ -10,14 +10,21 @@
 The entry is one JSON string, so it is decoded with plain ``json.loads`` whatever cache plugin
 holds it (no template trust can travel in it). It says how much of each fact it holds (``detail``:
 ``grouping`` or ``full``), and every record read back is checked exactly as a fact-cache record
-is: a crafted cache can hold neither an unusable host name nor a fact of the wrong shape.
+is: a crafted cache can hold neither an unusable host name, nor a fact of the wrong shape, nor one
+beyond the per-host bounds.
 """
 
 from __future__ import annotations
 
 import json
 
-from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError, checked_record
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import (
+    DEFAULT_LIMITS,
+    FactRecordError,
+    RecordLimits,
+    check_bounds,
+    checked_record,
+)
 
 FORMAT = 2
 DETAILS = ("grouping", "full")
@@ -31,7 +38,7 @@ def encode(records: dict, detail: str) -> str:
     return json.dumps({"format": FORMAT, "detail": detail, "records": records})
 
 
-def decode(text, needed_detail: str) -> tuple:
+def decode(text, needed_detail: str, limits: RecordLimits = DEFAULT_LIMITS) -> tuple:
     """``(records, problems)`` from a cache entry; ``problems``: (host, reason) of the records dropped.
 
     Raises InventoryCacheError when the entry is not ours, is from another format, or holds
@@ -52,7 +59,9 @@ def decode(text, needed_detail: str) -> tuple:
     records, problems = {}, []
     for host, fact in entry["records"].items():
         try:
-            records[host] = checked_record(host, fact)
+            record = checked_record(host, fact)
+            check_bounds(record, limits)
+            records[host] = record
         except FactRecordError as exc:
             problems.append((host, str(exc)))
     return records, problems

@@ -8,24 +8,14 @@ import os
 import re
 
 import pytest
-from ansible_collections.imds.azure.plugins.module_utils._facts import build_fact
 from helpers import paths
 from helpers.ansible_runner import run_command, run_playbook
-from helpers.fact_cache import PAYLOAD_LAYOUT, cache_key, entry_text, write_facts
+from helpers.fact_cache import PAYLOAD_LAYOUT, cache_key, cached, entry_text, jsonfile_env, write_facts
 from helpers.fleet import profile
 from helpers.inventory import Said, inventory_list, members, plain, warnings_in, write_config
 from helpers.redis_server import RedisServer
 
 FAMILIES = ["tag", "zone", "fault_domain", "update_domain", "location", "vm_size", "scale_set", "priority", "os_type"]
-
-
-def jsonfile_env(directory) -> dict:
-    return {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(directory)}
-
-
-def cached(document: dict) -> dict:
-    """What metadata_facts leaves in the fact cache for one VM."""
-    return {"azure_imds": build_fact(document, "2025-04-07"), "discovered_interpreter_python": "/usr/bin/python3"}
 
 
 @pytest.fixture
@@ -207,6 +197,7 @@ def test_no_default_groups_and_a_custom_prefix(tmp_path, small_cache):
 def test_constructed_features(tmp_path, small_cache):
     config = write_config(tmp_path / "inv", """plugin: imds.azure.imds
 default_groups: [zone]
+allow_connection_variables: [ansible_host]
 compose:
   ansible_host: azure_instance.network.interface[0].ipv4.ipAddress[0].privateIpAddress
   rack: "'fd' ~ azure_fault_domain"

@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ansible.release import __version__ as ANSIBLE_VERSION
+from ansible_collections.imds.azure.plugins.module_utils._facts import build_fact
 from helpers import paths
 from helpers.ansible_runner import base_env
 
@@ -20,6 +21,16 @@ from helpers.ansible_runner import base_env
 # earlier lines the "plain" one (key <host>, the facts themselves).
 PAYLOAD_LAYOUT = tuple(int(p) for p in ANSIBLE_VERSION.split(".")[:2]) >= (2, 19)
 LAYOUT = "payload" if PAYLOAD_LAYOUT else "plain"
+
+
+def jsonfile_env(directory) -> dict:
+    """The environment of a jsonfile fact cache in ``directory``."""
+    return {"ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(directory)}
+
+
+def cached(document: dict) -> dict:
+    """What metadata_facts leaves in the fact cache for one VM whose IMDS answers ``document``."""
+    return {"azure_imds": build_fact(document, "2025-04-07"), "discovered_interpreter_python": "/usr/bin/python3"}
 
 
 def cache_key(host: str, layout: str = LAYOUT) -> str:

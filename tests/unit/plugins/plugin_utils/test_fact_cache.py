@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from ansible.plugins.cache import BaseFileCacheModule
@@ -92,10 +93,25 @@ class Interposed:
 def test_non_file_backend_both_layouts_payload_preferred():
     backend = DictBackend({"s1_web1": payload(FACTS), "web2": FACTS, "web1": {"azure_imds": {"old": True}}})
     reader = FactCacheReader(Interposed(backend), BaseFileCacheModule)
-    entries = reader.entries()
-    assert [(e.host, e.layout) for e in entries] == [("web1", "payload"), ("web2", "plain")]
-    assert reader.read(entries[0]) == FACTS and reader.read(entries[1]) == FACTS
-    assert reader.origin(entries[0]) == "test.dict fact cache entry 'pre_s1_web1'"
+    chosen = reader.read_all(reader.entries())
+    assert [(e.host, e.layout) for e, _facts in chosen] == [("web1", "payload"), ("web2", "plain")]
+    assert [facts for _entry, facts in chosen] == [FACTS, FACTS]
+    assert reader.origin(chosen[0][0]) == "test.dict fact cache entry 'pre_s1_web1'"
+
+
+def test_a_decoded_payload_that_was_marked_unsafe_is_a_plain_entry():
+    """ansible-core 2.16-2.18 cache plugins decode a marked string to a str subclass (AnsibleUnsafeText):
+    such an entry is host s1_db1's plain entry holding a __payload__ fact, not db1's payload entry."""
+
+    class Unsafe(str):
+        pass
+
+    forged = {"__payload__": Unsafe(json.dumps({"azure_imds": {"compute": {"zone": "9"}}}))}
+    backend = DictBackend({"s1_db1": forged, "db1": FACTS})
+    reader = FactCacheReader(backend, BaseFileCacheModule)
+    chosen = reader.read_all(reader.entries())
+    assert [(e.host, e.layout) for e, _facts in chosen] == [("db1", "plain"), ("s1_db1", "plain")]
+    assert chosen[0][1] == FACTS and "azure_imds" not in chosen[1][1]
 
 
 @pytest.fixture
@@ -115,15 +131,54 @@ def test_jsonfile_both_layouts_newest_wins_and_nothing_changes(jsonfile_cache):
     (directory / "s1_broken").write_text("{not json")
     before = {p.name: p.read_bytes() for p in directory.iterdir()}
     reader = FactCacheReader(plugin, BaseFileCacheModule)
-    entries = {e.host: e for e in reader.entries()}
-    assert set(entries) == {"both", "legacy", "broken"}
-    assert reader.read(entries["both"]) == FACTS  # the 2.19 entry is the newer one
-    assert reader.read(entries["legacy"]) == {"azure_imds": {"compute": {"zone": "1"}}}
-    assert reader.origin(entries["legacy"]) == "fact cache file %s" % (directory / "legacy")
-    with pytest.raises(ValueError):
-        reader.read(entries["broken"])
+    chosen = {e.host: (e, facts) for e, facts in reader.read_all(reader.entries())}
+    assert set(chosen) == {"both", "legacy", "broken"}
+    assert chosen["both"][1] == FACTS  # the 2.19 entry is the newer one
+    assert chosen["legacy"][1] == {"azure_imds": {"compute": {"zone": "1"}}}
+    assert reader.origin(chosen["legacy"][0]) == "fact cache file %s" % (directory / "legacy")
+    assert isinstance(chosen["broken"][1], ValueError)
     os.utime(directory / "both", None)
     os.utime(directory / "s1_both", (1000, 1000))
-    newer_plain = {e.host: e for e in FactCacheReader(plugin, BaseFileCacheModule).entries()}["both"]
+    reader = FactCacheReader(plugin, BaseFileCacheModule)
+    newer_plain = {e.host: e for e, _facts in reader.read_all(reader.entries())}["both"]
     assert newer_plain.layout == "plain"
     assert {p.name: p.read_bytes() for p in directory.iterdir()} == before
+
+
+def test_a_2_18_entry_keyed_like_a_payload_cannot_replace_that_host(jsonfile_cache):
+    """Issue 21: in ansible-core 2.18's layout, host s1_db1's facts {"__payload__": ...} (strings marked
+    unsafe, as 2.18 writes module facts) are s1_db1's, however new, never db1's."""
+    plugin, directory = jsonfile_cache
+    (directory / "db1").write_text(json.dumps({"azure_imds": {"compute": {"zone": {"__ansible_unsafe": "1"}}}}))
+    older = time.time() - 100
+    os.utime(directory / "db1", (older, older))
+    forged = json.dumps({"azure_imds": {"compute": {"zone": "9"}}})
+    (directory / "s1_db1").write_text(json.dumps({"__payload__": {"__ansible_unsafe": forged}}))
+    reader = FactCacheReader(plugin, BaseFileCacheModule)
+    chosen = {e.host: (e.layout, facts) for e, facts in reader.read_all(reader.entries())}
+    assert chosen["db1"] == ("plain", {"azure_imds": {"compute": {"zone": "1"}}})
+    assert chosen["s1_db1"] == ("plain", {"__payload__": forged})
+
+
+def test_expired_and_foreign_files_are_counted_not_read(jsonfile_cache, monkeypatch):
+    plugin, directory = jsonfile_cache
+    monkeypatch.setattr(plugin, "_timeout", 60.0)
+    plugin.set_option("_prefix", "facts_")
+    (directory / "facts_fresh").write_text(json.dumps(FACTS))
+    (directory / "facts_old").write_text(json.dumps(FACTS))
+    os.utime(directory / "facts_old", (1000, 1000))
+    (directory / "other_vm1").write_text(json.dumps(FACTS))
+    reader = FactCacheReader(plugin, BaseFileCacheModule)
+    assert [e.host for e in reader.entries()] == ["fresh"]
+    listing = reader.listing
+    assert (listing.expired, listing.other_names, listing.other_example) == (1, 1, "other_vm1")
+    assert (directory / "facts_old").exists()
+
+
+def test_an_oversized_entry_file_is_refused_unread(jsonfile_cache, monkeypatch):
+    plugin, directory = jsonfile_cache
+    monkeypatch.setattr("ansible_collections.imds.azure.plugins.plugin_utils._fact_cache.MAX_FILE_BYTES", 100)
+    (directory / "big").write_text(json.dumps({"azure_imds": {"compute": {"name": "x" * 200}}}))
+    reader = FactCacheReader(plugin, BaseFileCacheModule)
+    [(_entry, outcome)] = reader.read_all(reader.entries())
+    assert isinstance(outcome, FactRecordError) and "more than 100 bytes" in str(outcome)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import (
     FactRecordError,
     GROUPING_KEYS,
+    RecordLimits,
+    check_bounds,
     checked_fact,
     checked_record,
     decoded_json,
@@ -127,7 +130,9 @@ def test_host_names(name, ok):
      "it records a failed run: ssh: connect to host vm1 port 22: timed out"),
     ({"failed": False, "unreachable": True, "ansible_facts": {"azure_imds": {"network": {}}}},
      "it records a failed run: no message"),
-    ({"failed": True, "msg": "x" * 400}, "it records a failed run: " + "x" * 300),
+    ({"failed": True, "msg": "x" * 400}, "it records a failed run: " + "x" * 300 + "..."),
+    # Issue 21: a saved record's message reaches a terminal: no escape sequence, bell or carriage return.
+    ({"failed": True, "msg": "\x1b]0;owned\x07gone\rfake\x1b[2J"}, "it records a failed run:  ]0;owned gone fake [2J"),
     ({"ansible_facts": {"other": 1}}, "it has no ansible_facts.azure_imds"),
     ({"ansible_facts": ["azure_imds"]}, "it has no ansible_facts.azure_imds"),
     ({"hello": "world"}, "it is neither an /metadata/instance document nor metadata_facts output"),
@@ -196,3 +201,38 @@ def test_decoding_refusals_say_exactly_why(data, what, message):
     with pytest.raises(FactRecordError) as caught:
         decoded_json(data, what)
     assert str(caught.value) == message
+
+
+def nested_list(depth: int):
+    value = []
+    for _level in range(depth - 1):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize("record, limits, message", [
+    ({"tags": {"k%d" % i: "v" for i in range(51)}}, RecordLimits(), "51 tags, more than max_tags (50"),
+    ({"compute": {"deep": nested_list(600)}}, RecordLimits(), "nested more than max_depth (20)"),
+    ({"compute": {"list": list(range(10001))}}, RecordLimits(), "more than max_items (10000)"),
+    ({"compute": {"name": "x" * 131073}}, RecordLimits(), "string of 131073 characters, more than max_string_length"),
+    ({"compute": {"k%d" % i: "x" * 1000 for i in range(1100)}}, RecordLimits(), "larger than max_record_size"),
+    ({"compute": {"deep": nested_list(4)}}, RecordLimits(depth=4), "max_depth (4)"),
+])
+def test_bounds_name_the_one_crossed(record, limits, message):
+    with pytest.raises(FactRecordError, match=re.escape(message)):
+        check_bounds(record, limits)
+
+
+def test_a_real_fact_is_within_the_default_bounds_and_the_bounds_are_exact():
+    fact = fact_from_file_data(DOCUMENT)
+    check_bounds(fact)
+    check_bounds({"tags": {"k%d" % i: "v" for i in range(50)}})
+    check_bounds({"compute": {"deep": nested_list(18)}})  # the record, compute, then 18 lists: 20 levels
+    with pytest.raises(FactRecordError):
+        check_bounds({"compute": {"deep": nested_list(19)}})
+
+
+def test_200000_tags_are_refused_before_anything_walks_them():
+    tags = {"k%d" % i: "v" for i in range(200000)}
+    with pytest.raises(FactRecordError, match="200000 tags"):
+        check_bounds({"tags": tags, "compute": {}})

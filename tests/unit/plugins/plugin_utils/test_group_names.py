@@ -7,6 +7,7 @@ from ansible.inventory.group import to_safe_group_name
 from ansible_collections.imds.azure.plugins.plugin_utils._group_names import (
     FAMILIES,
     GroupNamer,
+    TagFilter,
     TagSpellings,
     ansible_safe_name,
     default_groups,
@@ -187,3 +188,33 @@ def test_namespace_without_prefix():
     namer = GroupNamer("")
     assert namer.in_namespace("zone_1", ["zone"]) and not namer.in_namespace("azure_zone_1", ["zone"])
     assert not namer.in_namespace("zone_1", ["tag"])
+
+
+def test_tag_filter_names_without_case_values_with_case_and_patterns():
+    allowed = TagFilter({"Environment": ["dev", "test"], "role": None, "team-*": ["blue", "gr?en"]})
+    assert allowed.allows("Environment", "dev") and allowed.allows("ENVIRONMENT", "test")
+    assert not allowed.allows("Environment", "production") and not allowed.allows("Environment", "Dev")
+    assert allowed.allows("Role", "anything at all") and allowed.allows("ROLE", "")
+    assert allowed.allows("team-a", "green") and not allowed.allows("team-a", "red")
+    assert not allowed.allows("Owner", "me")
+    assert TagFilter(None).allows("Owner", "me")
+    assert not TagFilter({}).allows("Owner", "me")
+
+
+@pytest.mark.parametrize("allowed, message", [
+    (["Environment"], "must be a dictionary"),
+    ({"Environment": "dev"}, "must be a list of values"),
+    ({"Environment": [1]}, "must be a list of values"),
+    ({"": None}, "keys must be tag names"),
+])
+def test_tag_filter_refuses_malformed_settings(allowed, message):
+    with pytest.raises(ValueError, match=message):
+        TagFilter(allowed)
+
+
+def test_only_allowed_tags_form_groups_and_both_of_their_groups():
+    fact = {"tags": {"Environment": "production", "Role": "web", "Owner": "x"}, "compute": {}}
+    allowed = TagFilter({"environment": ["dev"], "Role": None})
+    groups = default_groups(fact, ["tag"], GroupNamer("azure"), "vm1", tag_filter=allowed)
+    assert groups == ["azure_tag_Role", "azure_tag_Role_web"]
+    assert len(default_groups(fact, ["tag"], GroupNamer("azure"), "vm1")) == 6
