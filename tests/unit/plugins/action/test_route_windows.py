@@ -23,7 +23,9 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_windows import (
     script_text,
     source_address,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import RouteTableError, parse_routes, plan_imds_route
+from ansible_collections.imds.azure.plugins.plugin_utils._route_parse import parse_routes
+from ansible_collections.imds.azure.plugins.plugin_utils._route_plan import plan_imds_route
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import RouteTableError
 from helpers import win_powershell, windows_route_double
 from helpers.windows_route_double import cluster_node
 
