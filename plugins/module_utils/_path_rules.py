@@ -38,7 +38,8 @@ INSTANCE_CONTAINER_KEYS = frozenset((
     "securityProfile", "sourceVault", "storageProfile", "subnet", "tagsList", "vhd", "virtualMachineScaleSet",
 ))
 
-# Keys of ``compute`` that hold user data (IMDS.md: base64, often holding join keys).
+# Keys of ``compute`` that hold user data (IMDS.md: base64, often holding join keys). The one list:
+# metadata_info, metadata_facts and the inventory all leave these out unless include_user_data.
 USER_DATA_KEYS = ("userData", "customData")
 
 
@@ -168,12 +169,12 @@ def strip_user_data(document, segments):
     segments = tuple(segments)
     if segments == ("instance",) and isinstance(document, dict) and isinstance(document.get("compute"), dict):
         document = dict(document)
-        document["compute"] = _without_user_data(document["compute"])
+        document["compute"] = without_user_data(document["compute"])
     elif segments == ("instance", "compute") and isinstance(document, dict):
-        document = _without_user_data(document)
+        document = without_user_data(document)
     return document
 
 
-def _without_user_data(compute):
-    # type: (dict) -> dict
+def without_user_data(compute: dict) -> dict:
+    """A copy of the ``compute`` object without the keys of USER_DATA_KEYS."""
     return dict((key, value) for key, value in compute.items() if key not in USER_DATA_KEYS)
