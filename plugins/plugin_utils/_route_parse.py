@@ -39,7 +39,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
     is_ipv4_default,
     is_ipv6,
     new_route,
-    short,
+    quoted,
 )
 
 # Windows gives every on-link route it creates this route metric (and a static gateway too).
@@ -220,13 +220,13 @@ def parse_get_netroute(data) -> list:
     routes = []
     for item in items:
         if not isinstance(item, dict) or "DestinationPrefix" not in item:
-            raise RouteTableError("a Get-NetRoute object needs DestinationPrefix; got %s" % short(item))
+            raise RouteTableError("a Get-NetRoute object needs DestinationPrefix; got %s" % quoted(item))
         address, length = _split_prefix(item["DestinationPrefix"], "DestinationPrefix")
         next_hop = _optional_address(item.get("NextHop"), "NextHop")
         gateway = "" if next_hop in ("0.0.0.0", "::") else next_hop
         interface = item.get("InterfaceAddress") or item.get("InterfaceIndex")
         if interface is not None and not isinstance(interface, (str, int)) or isinstance(interface, bool):
-            raise RouteTableError("InterfaceIndex must be a number; got %s" % short(interface))
+            raise RouteTableError("InterfaceIndex must be a number; got %s" % quoted(interface))
         interface_metric = item.get("InterfaceMetric")
         routes.append(new_route(
             address, length, gateway, "" if interface is None else str(interface),
@@ -244,16 +244,16 @@ def store_of(value) -> str:
         return "active"
     if value in (0, "0", "PersistentStore", "Persistent", "persistent"):
         return "persistent"
-    raise RouteTableError("Store must be ActiveStore or PersistentStore; got %s" % short(value))
+    raise RouteTableError("Store must be ActiveStore or PersistentStore; got %s" % quoted(value))
 
 
 def _split_prefix(value, what: str) -> tuple:
     if not isinstance(value, str):
-        raise RouteTableError("%s must be text like 10.0.0.0/24; got %s" % (what, short(value)))
+        raise RouteTableError("%s must be text like 10.0.0.0/24; got %s" % (what, quoted(value)))
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise RouteTableError("%s %s is not an address prefix" % (what, short(value))) from None
+        raise RouteTableError("%s %s is not an address prefix" % (what, quoted(value))) from None
     return value.partition("/")[0], network.prefixlen
 
 
@@ -261,7 +261,7 @@ def _optional_address(value, what: str) -> str:
     if value is None or value == "":
         return ""
     if not isinstance(value, str) or not (is_ipv4(value) or is_ipv6(value)):
-        raise RouteTableError("%s %s is not an IP address" % (what, short(value)))
+        raise RouteTableError("%s %s is not an IP address" % (what, quoted(value)))
     return value
 
 
@@ -269,7 +269,7 @@ def _count(value, what: str) -> int:
     """A metric: a whole number >= 0 (JSON number or decimal text)."""
     if isinstance(value, bool) or not isinstance(value, (int, str)) or (
             isinstance(value, str) and not _DIGITS.match(value)) or int(value) < 0:
-        raise RouteTableError("%s must be a whole number >= 0; got %s" % (what, short(value)))
+        raise RouteTableError("%s must be a whole number >= 0; got %s" % (what, quoted(value)))
     return int(value)
 
 
@@ -282,19 +282,19 @@ def parse_ip_json(data) -> list:
     routes = []
     for item in data:
         if not isinstance(item, dict) or not isinstance(item.get("dst"), str):
-            raise RouteTableError("an ip -j route entry needs dst; got %s" % short(item))
+            raise RouteTableError("an ip -j route entry needs dst; got %s" % quoted(item))
         hops = item.get("nexthops")
         if hops is None:
             hops = [item]
         if not isinstance(hops, list) or not hops or not all(isinstance(h, dict) for h in hops):
-            raise RouteTableError("nexthops must be a list of objects; got %s" % short(hops))
+            raise RouteTableError("nexthops must be a list of objects; got %s" % quoted(hops))
         gateways = [_optional_address(h.get("gateway"), "gateway") for h in hops]
         destination, length = _ip_destination(item["dst"], ipv6=any(":" in g for g in gateways))
         metric = _count(item.get("metric") or 0, "metric")
         for hop, gateway in zip(hops, gateways):
             device = hop.get("dev") or item.get("dev") or ""
             if not isinstance(device, str):
-                raise RouteTableError("dev must be an interface name; got %s" % short(device))
+                raise RouteTableError("dev must be an interface name; got %s" % quoted(device))
             routes.append(new_route(destination, length, gateway, device, metric, 0))
     return routes
 

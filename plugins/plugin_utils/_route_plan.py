@@ -21,8 +21,8 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
     is_ipv4,
     is_ipv4_default,
     new_route,
+    quoted,
     route_store,
-    short,
 )
 
 DEFAULT_METRIC = 1
@@ -87,9 +87,9 @@ def plan_imds_route(routes: list, metric: int = DEFAULT_METRIC, interface=None, 
     (the planned one, the default gateway, or on-link) with the requested route metric.
     """
     if isinstance(metric, bool) or not isinstance(metric, int) or not 0 <= metric <= 9999:
-        raise RouteTableError("metric must be a whole number from 0 to 9999; got %s" % short(metric))
+        raise RouteTableError("metric must be a whole number from 0 to 9999; got %s" % quoted(metric))
     if state not in ("present", "absent"):
-        raise RouteTableError("state must be present or absent, not %s" % short(state))
+        raise RouteTableError("state must be present or absent, not %s" % quoted(state))
     managed = bool(persistent) if persistent is not None else any(route_store(r) == "persistent" for r in routes)
     plan = {"needed": False, "reason": "", "destination": IMDS_DESTINATION, "gateway": None, "interface": None,
             "metric": metric, "state": state, "stores": list(STORES) if managed else ["active"],

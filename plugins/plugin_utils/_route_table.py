@@ -62,7 +62,7 @@ def route_store(route: dict) -> str:
     return route.get("store") or "active"
 
 
-def short(value) -> str:
-    """``repr`` of a value that broke a rule, cut to fit in a message."""
+def quoted(value) -> str:
+    """A value that broke a rule, as a message quotes it: its ``repr``, cut to at most 80 characters."""
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
