@@ -65,7 +65,6 @@ def _prefix_of_mask(mask: str) -> int:
         raise RouteTableError("%s is not a contiguous netmask" % mask) from None
 
 
-
 # -- route print --------------------------------------------------------------------------------
 
 def parse_route_print(text: str) -> list:
@@ -336,4 +335,3 @@ def parse_routes(data, source: str = "auto") -> list:
     if isinstance(sample, dict) and "dst" in sample:
         return parse_ip_json(data)
     raise RouteTableError("unrecognised route table: expected route print text, Get-NetRoute JSON or ip -j JSON")
-
