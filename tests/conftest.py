@@ -17,7 +17,8 @@ sys.path[:0] = [str(TESTS), str(TESTS / "netguard"), str(TESTS.parent / "emulato
 # pylint: disable=wrong-import-position
 import imds_netguard  # noqa: E402
 
-from helpers import collection_root, netns, paths, windows_double  # noqa: E402
+from doubles import windows_double  # noqa: E402
+from helpers import collection_root, netns, paths  # noqa: E402
 
 # Unit tests import the collection as ansible_collections.imds.azure: from where ansible-test put it,
 # from the set-up's .cache/collections, or from a link made for this run (nothing else needed).
@@ -155,7 +156,7 @@ def serve_emulator(tmp_path):
 
 @pytest.fixture(scope="session")
 def windows_collections(tmp_path_factory) -> str:
-    """ANSIBLE_COLLECTIONS_PATH for tests with a "Windows" host (see helpers/windows_double.py)."""
+    """ANSIBLE_COLLECTIONS_PATH for tests with a "Windows" host (see doubles/windows_double.py)."""
     return windows_double.collections_path(tmp_path_factory.mktemp("windows-double"))
 
 

@@ -16,7 +16,8 @@ files=(
     plugins/module_utils/_answer_errors.py
     plugins/module_utils/_retry.py
     plugins/plugin_utils/_fact_records.py
-    plugins/plugin_utils/_routes.py
+    plugins/plugin_utils/_route_parse.py
+    plugins/plugin_utils/_route_plan.py
     plugins/plugin_utils/_group_names.py
 )
 # MUTATION_FILES="plugins/module_utils/_retry.py ..." limits a run to some of them.

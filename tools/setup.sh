@@ -7,7 +7,7 @@
 #     (Galaxy is not reachable here), plus a link that makes this checkout imds.azure;
 #   - the oldest ansible.windows imds.azure supports (galaxy.yml) and the newest, each from the
 #     `ansible` package that ships it, in .cache/ansible-windows/VERSION: the Windows route double
-#     reads win_powershell's real rules from each (tests/helpers/win_powershell.py);
+#     reads win_powershell's real rules from each (tests/doubles/win_powershell.py);
 #   - the IMDS emulator (emulator/, a package of its own) installed editable into that virtualenv,
 #     so the tests run this checkout's azure-imds-emulator command;
 #   - a local stand-in for the get-pip.py that ansible-test would download.

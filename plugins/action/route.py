@@ -19,14 +19,17 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_networkd import 
 from ansible_collections.imds.azure.plugins.plugin_utils._route_networkmanager import NetworkManagerBackend
 from ansible_collections.imds.azure.plugins.plugin_utils._route_windows import WindowsBackend, script_text
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import is_windows_host
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
-    IMDS_DESTINATION,
-    RouteTableError,
+from ansible_collections.imds.azure.plugins.plugin_utils._route_plan import (
     describe_route,
-    is_imds_route,
     plan_imds_route,
     planned_route,
     primary_default,
+)
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
+    IMDS_DESTINATION,
+    STORES,
+    RouteTableError,
+    is_imds_route,
 )
 
 PLAN_ERRORS = (HostError, RouteTableError, RouteCommandError)
@@ -150,7 +153,7 @@ class ActionModule(ActionBase):
             result.update(failed=True, ran=ran, msg="Could not fix the IMDS route (tried %s): %s" % (tried, exc))
             return False
         result["ran"] = ran
-        result["changed_stores"] = [s for s in ("active", "persistent") if _imds_set(before, s) != _imds_set(after, s)]
+        result["changed_stores"] = [s for s in STORES if _imds_set(before, s) != _imds_set(after, s)]
         result["changed"] = bool(result["changed_stores"])
         result["persistence"] = _persistence_result(backends, plan, args["persistent"])
         return True

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
+from ansible_collections.imds.azure.plugins.plugin_utils._route_parse import (
+    parse_routes as _parse_routes,
+    store_of,
+)
+from ansible_collections.imds.azure.plugins.plugin_utils._route_plan import plan_imds_route
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
     RouteTableError,
     new_route,
-    parse_routes as _parse_routes,
-    plan_imds_route,
-    store_of,
 )
 
 

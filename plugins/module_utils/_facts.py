@@ -9,12 +9,10 @@
 
 from typing import Optional
 
+from ansible_collections.imds.azure.plugins.module_utils._path_rules import without_user_data
 from ansible_collections.imds.azure.plugins.module_utils._tags import tags_from_compute
 
 FACT_NAME = "azure_imds"
-
-# Facts are cached and logged; user data is often (wrongly) used for secrets.
-USER_DATA_KEY = "userData"
 
 
 class InstanceDocumentError(ValueError):
@@ -25,7 +23,8 @@ def build_fact(document, api_version: Optional[str], include_user_data: bool = F
     """Return ``{compute, network, tags, api_version}``.
 
     ``compute`` and ``network`` are the document's own objects, unchanged except
-    that ``userData`` is dropped unless asked for. A missing section becomes ``{}``
+    that the user data (``userData``, ``customData``) is dropped unless asked for: facts are cached
+    and logged, and user data often holds secrets. A missing section becomes ``{}``
     (IMDS omits ``compute`` for some classic VMs); a section of the wrong type is an error.
     """
     if not isinstance(document, dict):
@@ -37,9 +36,8 @@ def build_fact(document, api_version: Optional[str], include_user_data: bool = F
             raise InstanceDocumentError("'%s' is a JSON %s, not an object" % (key, type(value).__name__))
         sections[key] = value
     compute = sections["compute"]
-    if not include_user_data and USER_DATA_KEY in compute:
-        compute = dict(compute)
-        del compute[USER_DATA_KEY]
+    if not include_user_data:
+        compute = without_user_data(compute)
     return {
         "compute": compute,
         "network": sections["network"],

@@ -38,20 +38,21 @@ INSTANCE_CONTAINER_KEYS = frozenset((
     "securityProfile", "sourceVault", "storageProfile", "subnet", "tagsList", "vhd", "virtualMachineScaleSet",
 ))
 
-# Keys of ``compute`` that hold user data (IMDS.md: base64, often holding join keys).
+# Keys of ``compute`` that hold user data (IMDS.md: base64, often holding join keys). The one list:
+# metadata_info, metadata_facts and the inventory all leave these out unless include_user_data.
 USER_DATA_KEYS = ("userData", "customData")
 
 
-class PathRule(object):
+class PathRule:
     """How IMDS treats the paths under one prefix."""
 
     __slots__ = ("prefix", "known_versions", "default_version", "text_format", "retry_not_found", "secret",
                  "methods", "contains_user_data", "private")
 
-    def __init__(self, prefix, known_versions=INSTANCE_API_VERSIONS, default_version=DEFAULT_API_VERSION,
-                 text_format=False, retry_not_found=False, secret=SECRET_NONE, methods=("GET",),
-                 contains_user_data=False, private=False):
-        # type: (tuple, tuple, Optional[str], bool, bool, str, tuple, bool, bool) -> None
+    def __init__(self, prefix: tuple, known_versions: tuple = INSTANCE_API_VERSIONS,
+                 default_version: Optional[str] = DEFAULT_API_VERSION, text_format: bool = False,
+                 retry_not_found: bool = False, secret: str = SECRET_NONE, methods: tuple = ("GET",),
+                 contains_user_data: bool = False, private: bool = False) -> None:
         self.prefix = prefix
         self.known_versions = known_versions
         self.default_version = default_version
@@ -92,8 +93,7 @@ UNKNOWN_CATEGORY_RULE = PathRule(())
 _RULES_BY_PREFIX = dict((rule.prefix, rule) for rule in PATH_RULES)
 
 
-def rule_for(segments):
-    # type: (Sequence[str]) -> PathRule
+def rule_for(segments: Sequence[str]) -> PathRule:
     """The rule of the longest matching prefix of ``segments`` (path segments below /metadata/)."""
     segments = tuple(str(s) for s in segments)
     for length in range(len(segments), 0, -1):
@@ -103,14 +103,12 @@ def rule_for(segments):
     return UNKNOWN_CATEGORY_RULE
 
 
-def version_for(rule, preferred):
-    # type: (PathRule, Optional[str]) -> Optional[str]
+def version_for(rule: PathRule, preferred: Optional[str]) -> Optional[str]:
     """``preferred`` if this path knows it, else the path's default (loadbalancer predates no 2019 version)."""
     return preferred if preferred in rule.known_versions else rule.default_version
 
 
-def version_for_request(rule, requested):
-    # type: (PathRule, Optional[str]) -> Optional[str]
+def version_for_request(rule: PathRule, requested: Optional[str]) -> Optional[str]:
     """The api-version to send to a path of ``rule`` when the task asked for ``requested``.
 
     A version this collection knows for another category only is replaced by the path's default: an
@@ -126,8 +124,7 @@ def version_for_request(rule, requested):
     return requested
 
 
-def segments_of(request_path):
-    # type: (str) -> tuple
+def segments_of(request_path: str) -> tuple:
     """``/metadata/a/b`` -> ``("a", "b")``."""
     parts = [p for p in request_path.split("/") if p]
     if parts and parts[0] == "metadata":
@@ -135,13 +132,11 @@ def segments_of(request_path):
     return tuple(parts)
 
 
-def rule_for_path(request_path):
-    # type: (str) -> PathRule
+def rule_for_path(request_path: str) -> PathRule:
     return rule_for(segments_of(request_path))
 
 
-def may_be_leaf(segments):
-    # type: (Sequence[str]) -> bool
+def may_be_leaf(segments: Sequence[str]) -> bool:
     """Could this instance path name a single value (which IMDS returns only as text)?
 
     ``instance`` and ``instance/compute|network`` are objects; anything deeper may be a leaf.
@@ -149,8 +144,7 @@ def may_be_leaf(segments):
     return rule_for(segments).text_format and len(segments) > 2
 
 
-def format_for(segments):
-    # type: (Sequence[str]) -> str
+def format_for(segments: Sequence[str]) -> str:
     """The format a path needs: ``text`` for an instance path that names one value, ``json`` otherwise.
 
     A key this table does not know is taken for a leaf: IMDS adds single values far more often than objects.
@@ -162,18 +156,17 @@ def format_for(segments):
     return "json" if last.isdigit() or last in INSTANCE_CONTAINER_KEYS else "text"
 
 
-def strip_user_data(document, segments):
-    # type: (object, Sequence[str]) -> object
+def strip_user_data(document: object, segments: Sequence[str]) -> object:
     """Return ``document`` (the JSON answer at ``segments``) without compute.userData/customData."""
     segments = tuple(segments)
     if segments == ("instance",) and isinstance(document, dict) and isinstance(document.get("compute"), dict):
         document = dict(document)
-        document["compute"] = _without_user_data(document["compute"])
+        document["compute"] = without_user_data(document["compute"])
     elif segments == ("instance", "compute") and isinstance(document, dict):
-        document = _without_user_data(document)
+        document = without_user_data(document)
     return document
 
 
-def _without_user_data(compute):
-    # type: (dict) -> dict
+def without_user_data(compute: dict) -> dict:
+    """A copy of the ``compute`` object without the keys of USER_DATA_KEYS."""
     return dict((key, value) for key, value in compute.items() if key not in USER_DATA_KEYS)

@@ -19,7 +19,6 @@ import email.utils
 
 EVENT_TYPES = ("Freeze", "Reboot", "Redeploy", "Preempt", "Terminate")
 STATUS_SCHEDULED = "Scheduled"
-STATUS_STARTED = "Started"
 # api-version 2017-03-01 (preview) put an underscore before resource names; later ones do not.
 UNDERSCORE_PREFIX_VERSION = "2017-03-01"
 UNKNOWN_DURATION = -1

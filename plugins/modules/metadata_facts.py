@@ -12,7 +12,7 @@ description:
   - Reads C(/metadata/instance) from the Azure Instance Metadata Service (IMDS) with ONE HTTP request
     and returns it as the fact C(azure_imds).
   - C(compute) and C(network) are exactly what IMDS returned (every value stays a string), except that
-    C(compute.userData) is left out unless O(include_user_data=true).
+    the user data, C(compute.userData) and C(compute.customData), is left out unless O(include_user_data=true).
   - C(tags) is a dictionary of tag names to values, built from C(compute.tagsList) when that list is not
     empty, else parsed from C(compute.tags).
   - Run it on the Azure VM itself; IMDS answers only from inside the VM.
@@ -32,7 +32,7 @@ attributes:
 options:
   include_user_data:
     description:
-      - Keep C(compute.userData) (base64 text) in the fact.
+      - Keep the user data, C(compute.userData) and C(compute.customData) (base64 text), in the fact.
       - Off by default because facts are cached and logged, and user data often holds secrets.
       - When V(true), the answer crosses the connection sealed to a key pair the action plugin makes for the
         task (as for M(imds.azure.identity_token)), and the task result is hidden from output (as C(no_log)
@@ -106,7 +106,7 @@ ansible_facts:
       contains:
         compute:
           description:
-            - The C(compute) object of C(/metadata/instance), unchanged except for C(userData).
+            - The C(compute) object of C(/metadata/instance), unchanged except for C(userData) and C(customData).
             - Which keys exist depends on O(api_version) and on the VM.
           returned: success
           type: dict

@@ -186,9 +186,9 @@ class AiaFetcher:
         self.allowed_hosts = normalize_hosts(allowed_hosts)
         self._getaddrinfo = getaddrinfo
         self._connect = connect
-        self.notes = []  # type: list[str]
+        self.notes: list[str] = []
         self.downloads = 0
-        self._deadline = None  # type: float | None
+        self._deadline: float | None = None
 
     def start_document(self) -> None:
         """Reset the per-document budget (downloads and seconds)."""

@@ -48,7 +48,7 @@ try:
     from cryptography.x509 import verification
     from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 except ImportError as exc:  # reported by _attestation_loader, which names what to install
-    LIBRARY_IMPORT_ERROR = exc  # type: ImportError | None
+    LIBRARY_IMPORT_ERROR: ImportError | None = exc
 else:
     LIBRARY_IMPORT_ERROR = None
 
@@ -445,8 +445,8 @@ class Report:
     def __init__(self) -> None:
         self.checks = {"signature": None, "signer_name": None, "chain": None, "nonce": None, "expiry": None,
                        "vm_id": None}
-        self.failures = []  # type: list[str]
-        self.notes = []  # type: list[str]
+        self.failures: list[str] = []
+        self.notes: list[str] = []
 
     def record(self, check: str, problem: str | None) -> None:
         self.checks[check] = problem is None

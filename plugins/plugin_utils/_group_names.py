@@ -63,9 +63,9 @@ class GroupNamer:
             raise ValueError("group name style must be one of %s, not %r" % (", ".join(STYLES), style))
         self.prefix = prefix
         self.style = style
-        self._origins = {}  # type: dict[str, tuple]
-        self._names = {}  # type: dict[tuple, str]
-        self.collisions = {}  # type: dict[str, list]
+        self._origins: dict[str, tuple] = {}
+        self._names: dict[tuple, str] = {}
+        self.collisions: dict[str, list] = {}
 
     def name(self, family: str, *raw_parts: str, host: str = "") -> str:
         """``<prefix>_<family>_<parts>`` by the style's rule; records which raw value made the name."""
@@ -126,13 +126,13 @@ class TagSpellings:
     """
 
     def __init__(self, facts) -> None:
-        counts = {}  # type: dict[str, dict[str, int]]
+        counts: dict[str, dict[str, int]] = {}
         for fact in facts:
             for tag_name in tags_of(fact):
                 by_spelling = counts.setdefault(tag_name.casefold(), {})
                 by_spelling[tag_name] = by_spelling.get(tag_name, 0) + 1
-        self._chosen = {}  # type: dict[str, str]
-        self.conflicts = []  # type: list[tuple[str, dict]]
+        self._chosen: dict[str, str] = {}
+        self.conflicts: list[tuple[str, dict]] = []
         for key, by_spelling in counts.items():
             chosen = min(by_spelling, key=lambda spelling: (-by_spelling[spelling], spelling))
             self._chosen[key] = chosen

@@ -9,7 +9,7 @@
 
 A backend keeps one or more route *stores* of a host (``active``: the kernel's table;
 ``persistent``: what comes back at boot - Windows' persistent store, a NetworkManager
-connection, a systemd-networkd drop-in). It reads its routes in the shape of ``_routes`` and
+connection, a systemd-networkd drop-in). It reads its routes in the shape of ``_route_table`` and
 turns a plan into ``Step`` objects: a line that says what will run, and the call that runs it.
 Backends talk to the host only through ``Host`` (which the action plugin implements), so they
 are tested with doubles of a host.

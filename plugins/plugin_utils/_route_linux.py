@@ -17,10 +17,10 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_backend import (
     checked_device,
     checked_ipv4,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
+from ansible_collections.imds.azure.plugins.plugin_utils._route_parse import parse_ip_json
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
     IMDS_DESTINATION,
     RouteTableError,
-    parse_ip_json,
 )
 
 LINUX_READ = ["ip", "-j", "-4", "route", "show", "table", "main"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.imds.azure.plugins.plugin_utils._route_backend import RouteBackend, Step, checked_ipv4
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import IMDS_ADDRESS, IMDS_DESTINATION, new_route
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import IMDS_ADDRESS, IMDS_DESTINATION, new_route
 
 _NETWORK_FILE_RE = re.compile(r"^\s*Network File:\s*(/\S+\.network)\s*$", re.MULTILINE)
 _KEY_RE = re.compile(r"^\s*(Destination|Gateway|Metric|Scope)\s*=\s*(\S*)\s*$", re.MULTILINE | re.ASCII)

@@ -22,7 +22,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_backend import (
     Step,
     checked_ipv4,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import IMDS_ADDRESS, IMDS_DESTINATION, new_route
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import IMDS_ADDRESS, IMDS_DESTINATION, new_route
 
 _UUID_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\Z")
 # One ipv4.routes entry: "169.254.169.254/32 [next hop] [metric] [attribute=value ...]".

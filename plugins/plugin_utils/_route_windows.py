@@ -46,10 +46,11 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_backend import (
     Step,
     checked_ipv4,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
+from ansible_collections.imds.azure.plugins.plugin_utils._route_parse import parse_get_netroute
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
     IMDS_DESTINATION,
+    STORES,
     RouteTableError,
-    parse_get_netroute,
 )
 
 POWERSHELL_DIR = Path(__file__).resolve().parent / "powershell"
@@ -215,7 +216,7 @@ class Interfaces:
 
 class WindowsBackend(RouteBackend):
     name = "windows"
-    stores = ("active", "persistent")
+    stores = STORES
 
     def __init__(self, host) -> None:
         super().__init__(host)

@@ -5,7 +5,7 @@
 """TEST DOUBLE of imds.azure.win_imds_attempt (plugins/modules/win_imds_attempt.ps1), in Python.
 
 The tests have no Windows machine. They install this file as win_imds_attempt.py in a test-only
-copy of the collection (tests/helpers/windows_double.py), for hosts whose shell reports the
+copy of the collection (tests/doubles/windows_double.py), for hosts whose shell reports the
 PowerShell family. It does what the .ps1 does, step for step, with real sockets:
 connect within connect_timeout_ms; send the request bytes; read until the server closes the
 connection, one deadline of read_timeout_ms for the whole answer; stop past max_bytes; seal the

@@ -36,6 +36,7 @@ def expected_fact(document: dict, include_user_data: bool = False) -> tuple:
     compute = copy.deepcopy(document.get("compute", {}))
     if not include_user_data:
         compute.pop("userData", None)
+        compute.pop("customData", None)
     return compute, document.get("network", {})
 
 
@@ -65,6 +66,25 @@ def test_user_data_only_on_request(tmp_path, emulator):
     # User data is secret: the task's result is hidden from output, the fact is set all the same.
     assert "censored" in json.dumps(run.task("gather")["result"])
     assert run.task("after")["result"]["ansible_facts.azure_imds"]["compute"]["userData"] == "Zm9vYmFy"
+
+
+def test_custom_data_is_user_data(tmp_path, make_emulator):
+    """customData is user data like userData: out of the fact (and of the play's output) unless asked for,
+    and then hidden from output as userData is, while the fact holds it."""
+    document = json.loads(DEFAULT_PROFILE.read_text())
+    document["compute"]["customData"] = "Y3VzdG9tLWJvb3RzdHJhcC1rZXk="  # base64 of custom-bootstrap-key
+    emulator = make_emulator(profile=document)
+    run = gather(tmp_path, emulator)
+    assert run.rc == 0, run.output
+    fact = run.task("gather")["result"]["ansible_facts"]["azure_imds"]
+    assert "customData" not in fact["compute"] and "userData" not in fact["compute"]
+    assert fact["compute"] == expected_fact(document)[0]
+    assert "Y3VzdG9tLWJvb3RzdHJhcC1rZXk=" not in run.output
+    asked = gather(tmp_path, emulator, "include_user_data: true")
+    assert asked.rc == 0, asked.output
+    assert "censored" in json.dumps(asked.task("gather")["result"])
+    kept = asked.task("after")["result"]["ansible_facts.azure_imds"]["compute"]
+    assert (kept["customData"], kept["userData"]) == ("Y3VzdG9tLWJvb3RzdHJhcC1rZXk=", "Zm9vYmFy")
 
 
 def test_check_mode_gathers_the_same_facts(tmp_path, emulator):

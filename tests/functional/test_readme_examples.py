@@ -16,7 +16,7 @@ The managed host is the controller itself (``ansible_connection=local``) with IM
 (``/srv/imds-facts``, ``/var/cache/ansible/facts``) are moved into the test's directory. Each check looks at
 the effect of its example (facts, groups, the token hidden yet usable, the event approved), not only rc 0.
 
-Examples for Windows hosts run against the PowerShell-family test host (tests/helpers/windows_double.py):
+Examples for Windows hosts run against the PowerShell-family test host (tests/doubles/windows_double.py):
 ``ansible_connection=local`` with a shell that reports the PowerShell family, so the collection's action
 plugins take their Windows branch. Its host-side modules are TEST DOUBLES in test-only copies of the
 installed collections (made of links to the install directory, never to this checkout):
@@ -24,7 +24,7 @@ imds.azure.win_imds_attempt by its Python double doing real HTTP (fact gathering
 where the emulator owns 169.254.169.254), or, on the failover-cluster node of the route examples,
 ansible.windows.win_powershell, ansible.windows.win_command (``route print`` only) and
 imds.azure.win_imds_attempt by tests/doubles/windows_node/module_double.py, which acts on the route double
-of tests/helpers/windows_route_double.py (PowerShell scripts through a real PowerShell grammar).
+of tests/doubles/windows_route_double.py (PowerShell scripts through a real PowerShell grammar).
 """
 
 from __future__ import annotations
@@ -39,12 +39,13 @@ from typing import NamedTuple
 
 import pytest
 import yaml
-from helpers import paths, win_powershell, windows_double, windows_node
+from doubles import win_powershell, windows_double, windows_node
+from helpers import paths
 from helpers.ansible_runner import base_env, run_playbook
 from helpers.fleet import profile
 from helpers.inventory import graph_groups
 from helpers.served_emulator import ServedEmulator
-from helpers.windows_route_double import cluster_node
+from doubles.windows_route_double import cluster_node
 
 README = paths.ROOT / "README.md"
 # Where the README's controller paths go in a check's directory (a user picks their own).

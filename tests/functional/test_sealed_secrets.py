@@ -21,10 +21,10 @@ import json
 import os
 
 import pytest
-from helpers import ssh_standin
+from doubles import ssh_standin
 from helpers.ansible_runner import run_playbook
 from helpers.token_leaks import GET_TOKENS, captured, leaked
-from helpers.windows_double import inventory_file
+from doubles.windows_double import inventory_file
 
 USER_DATA_TEXT = b"join-token 7c41e9a0b2d85f36 for the cluster"
 USER_DATA = base64.b64encode(USER_DATA_TEXT).decode()

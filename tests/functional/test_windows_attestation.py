@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from azure_imds_emulator.pki import EmulatorPki
 from helpers.ansible_runner import run_playbook
-from helpers.windows_double import HOSTS, inventory_file, play
+from doubles.windows_double import HOSTS, inventory_file, play
 
 ATTESTED = "/metadata/attested/document"
 

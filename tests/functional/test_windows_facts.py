@@ -1,6 +1,6 @@
 """metadata_facts and metadata_info on a "Windows" host, side by side with a Linux host, through ansible-playbook.
 
-The Windows host is local, but its shell reports the PowerShell family (tests/helpers/windows_double.py):
+The Windows host is local, but its shell reports the PowerShell family (tests/doubles/windows_double.py):
 the action plugins take their Windows branch and make every attempt through imds.azure.win_imds_attempt,
 replaced here by its Python double, which does real HTTP over a socket to the emulator. Each case runs both
 hosts in ONE play, each against its own emulator with the same scripted faults, and compares: outcome,
@@ -18,7 +18,7 @@ from helpers import paths
 from helpers.ansible_runner import run_command, run_playbook
 from helpers.inventory import inventory_list, members, write_config
 from helpers.ports import free_port
-from helpers.windows_double import HOSTS, inventory_file, play, run_both
+from doubles.windows_double import HOSTS, inventory_file, play, run_both
 
 
 def outcome(run, host: str, endpoint: str) -> dict:

@@ -1,6 +1,6 @@
 """imds.azure.windows_first_run (playbooks/windows_first_run.yml), the read-only first run the Windows
 guide asks for on a real Windows Server node, run here with ansible-playbook against the failover-cluster
-node double (helpers/windows_route_double.py behind tests/doubles/windows_node/module_double.py as
+node double (doubles/windows_route_double.py behind tests/doubles/windows_node/module_double.py as
 ansible.windows.win_powershell and imds.azure.win_imds_attempt), on the oldest and newest ansible.windows
 win_powershell the double models. It must change nothing and print what the guide shows."""
 
@@ -10,9 +10,10 @@ import re
 
 import pytest
 import yaml
-from helpers import paths, win_powershell, windows_double, windows_node
+from doubles import win_powershell, windows_double, windows_node
+from helpers import paths
 from helpers.ansible_runner import run_playbook
-from helpers.windows_route_double import cluster_node
+from doubles.windows_route_double import cluster_node
 
 NODE_DOUBLE = windows_double.DOUBLES / "windows_node" / "module_double.py"
 PLAY = "- name: First run\n  ansible.builtin.import_playbook: imds.azure.windows_first_run\n"

@@ -17,7 +17,7 @@ import json
 import pytest
 from helpers.ansible_runner import run_playbook
 from helpers.token_leaks import TOKEN_TASKS, captured, leaked
-from helpers.windows_double import HOSTS, inventory_file
+from doubles.windows_double import HOSTS, inventory_file
 
 # A "Windows" host whose connection prints raw command output at -vvvvv, as WinRM does.
 PRINTING_CONNECTION = {"ansible_connection": "imds_test.windows_double.winrm_logging"}

@@ -5,7 +5,7 @@ too, and says so when called directly."""
 from __future__ import annotations
 
 from helpers.ansible_runner import run_playbook
-from helpers.windows_double import inventory_file, play
+from doubles.windows_double import inventory_file, play
 
 
 def test_a_timeout_no_windows_attempt_can_hold_is_refused_before_sending(tmp_path, windows_collections, pair):

@@ -14,7 +14,7 @@ import json
 
 import pytest
 from helpers.polling import after_polls
-from helpers.windows_double import HOSTS, run_both
+from doubles.windows_double import HOSTS, run_both
 
 MODULE = "imds.azure.scheduled_events"
 EVENT_ID = "C7061BAC-AFDC-4513-B24B-AA5F13A16123"

@@ -1,4 +1,4 @@
-"""The Windows route double held to Windows (helpers/windows_route_double.py, helpers/win_powershell.py,
+"""The Windows route double held to Windows (doubles/windows_route_double.py, doubles/win_powershell.py,
 helpers/powershell.py): each behaviour it models, with a test that fails when the double loses it.
 
 win_powershell is modelled from the real win_powershell.ps1 of the oldest (2.1.0) and the newest
@@ -11,10 +11,10 @@ import datetime
 import json
 
 import pytest
-from helpers import win_powershell
+from doubles import win_powershell
 from helpers.powershell import Enum, Interpreter, NonTerminatingError, PowerShellError, PSObject, Refused
-from helpers.win_powershell import Release, UnknownRelease, convert_to_json_51
-from helpers.windows_route_double import cluster_node
+from doubles.win_powershell import Release, UnknownRelease, convert_to_json_51
+from doubles.windows_route_double import cluster_node
 
 RELEASES = sorted(win_powershell.RELEASES)
 SERVICE = "@(Get-Service -Name ClusSvc | Select-Object -Property 'Name', 'Status')"

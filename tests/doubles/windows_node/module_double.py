@@ -4,7 +4,7 @@
 
 """TEST DOUBLE of the Windows modules a failover-cluster node runs for imds.azure.route and the README's
 `route print` example: ansible.windows.win_powershell, ansible.windows.win_command and
-imds.azure.win_imds_attempt (tests/helpers/windows_node.py does the work).
+imds.azure.win_imds_attempt (tests/doubles/windows_node.py does the work).
 
 Installed under each of those names in test-only copies of their collections; it learns which one it is
 from the name Ansible runs it under. The node's state lives in the file named by IMDS_TEST_WINDOWS_NODE.
@@ -27,6 +27,6 @@ def module_name() -> str:
 
 if __name__ == "__main__":
     sys.path.insert(0, os.environ["IMDS_TEST_TESTS_DIR"])
-    from helpers.windows_node import main  # pylint: disable=import-error
+    from doubles.windows_node import main  # pylint: disable=import-error
 
     main(module_name())

@@ -13,7 +13,8 @@ from ansible_collections.imds.azure.plugins.plugin_utils import (
     _group_names,
     _route_backend,
     _route_networkmanager,
-    _routes,
+    _route_parse,
+    _route_table,
 )
 
 PLUGINS = Path(_client.__file__).resolve().parents[1]
@@ -40,9 +41,9 @@ def test_networkmanager_uuids_are_whole_values():
 
 
 def test_route_metrics_are_whole_values():
-    assert _routes._count("25", "RouteMetric") == 25  # pylint: disable=protected-access
-    with pytest.raises(_routes.RouteTableError, match="RouteMetric must be a whole number"):
-        _routes._count("25\n", "RouteMetric")  # pylint: disable=protected-access
+    assert _route_parse._count("25", "RouteMetric") == 25  # pylint: disable=protected-access
+    with pytest.raises(_route_table.RouteTableError, match="RouteMetric must be a whole number"):
+        _route_parse._count("25\n", "RouteMetric")  # pylint: disable=protected-access
 
 
 @pytest.mark.parametrize("call", [lambda: _client.metadata_path("instance/compute\n"),

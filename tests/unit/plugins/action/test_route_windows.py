@@ -1,5 +1,5 @@
 """The Windows path of the imds.azure.route action plugin against a test double of a Windows
-failover-cluster node (helpers/windows_route_double.py): the double runs the collection's .ps1
+failover-cluster node (doubles/windows_route_double.py): the double runs the collection's .ps1
 scripts through a real PowerShell grammar and acts on the cmdlets they call, keeps the active and
 persistent stores apart, honours check mode, prints `route print` as Windows does, and hands back
 what win_powershell would send: every test runs against the oldest ansible.windows release
@@ -23,9 +23,11 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_windows import (
     script_text,
     source_address,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import RouteTableError, parse_routes, plan_imds_route
-from helpers import win_powershell, windows_route_double
-from helpers.windows_route_double import cluster_node
+from ansible_collections.imds.azure.plugins.plugin_utils._route_parse import parse_routes
+from ansible_collections.imds.azure.plugins.plugin_utils._route_plan import plan_imds_route
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import RouteTableError
+from doubles import win_powershell, windows_route_double
+from doubles.windows_route_double import cluster_node
 
 BOTH = [(7, "0.0.0.0", 1)]
 

@@ -7,7 +7,7 @@ import errno
 import socket
 
 import pytest
-from helpers.windows_double import attempt_double_module
+from doubles.windows_double import attempt_double_module
 
 DOUBLE = attempt_double_module()
 

@@ -25,7 +25,7 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsRequ
 from ansible_collections.imds.azure.plugins.module_utils._seal import sealed_result
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import opened_result, run_imds_module, sealed_args
 from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import ATTEMPT_MODULE
-from helpers.windows_double import attempt_double_module
+from doubles.windows_double import attempt_double_module
 
 DOUBLE = attempt_double_module()
 

@@ -9,18 +9,22 @@ from __future__ import annotations
 import json
 
 import pytest
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
+from ansible_collections.imds.azure.plugins.plugin_utils._route_parse import (
     MAX_LINE_LENGTH,
-    RouteTableError,
-    current_path,
-    describe_route,
-    new_route,
     parse_get_netroute,
     parse_ip_json,
     parse_route_print,
     parse_routes,
+)
+from ansible_collections.imds.azure.plugins.plugin_utils._route_plan import (
+    current_path,
+    describe_route,
     plan_imds_route,
     planned_route,
+)
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
+    RouteTableError,
+    new_route,
 )
 from helpers import paths
 

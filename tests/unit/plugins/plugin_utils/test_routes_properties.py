@@ -16,13 +16,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.imds.azure.plugins.plugin_utils._routes import (
-    RouteTableError,
+from ansible_collections.imds.azure.plugins.plugin_utils._route_parse import (
     parse_get_netroute,
     parse_ip_json,
     parse_route_print,
     parse_routes,
+)
+from ansible_collections.imds.azure.plugins.plugin_utils._route_plan import (
     plan_imds_route,
+)
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
+    RouteTableError,
 )
 
 EXAMPLES = int(os.environ.get("IMDS_AZURE_FUZZ_EXAMPLES", "120"))

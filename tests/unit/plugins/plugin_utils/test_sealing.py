@@ -9,7 +9,7 @@ import json
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _seal
 from ansible_collections.imds.azure.plugins.plugin_utils._sealing import MAX_SEALED_BYTES, SealingKey, UnsealError
-from helpers.windows_double import attempt_double_module
+from doubles.windows_double import attempt_double_module
 
 DOUBLE = attempt_double_module()
 KEY = SealingKey()

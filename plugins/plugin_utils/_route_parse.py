@@ -5,12 +5,7 @@
 # STABILITY: this plugin_utils is private to imds.azure. Its names and signatures
 # may change in any release; do not import it from other collections.
 
-"""Route tables as data, and the decision whether the IMDS route must be installed.
-
-Three inputs become one list of ``{destination, prefix, gateway, interface, metric,
-interface_metric, store}``. ``metric`` is the route's own metric (what ``route add ... metric``
-and ``New-NetRoute -RouteMetric`` set); ``interface_metric`` the interface's, when known (Windows
-adds the two); ``store`` is ``active`` or ``persistent`` (Windows keeps both).
+"""Route tables read from three formats into the one route shape of ``_route_table``.
 
 * Windows ``route print`` in any display language. Only the shape of the numbers is used, never
   words: an active IPv4 line is ``address mask gateway address metric``, the gateway an address
@@ -37,12 +32,18 @@ import ipaddress
 import json
 import re
 
-IMDS_ADDRESS = "169.254.169.254"
-IMDS_DESTINATION = IMDS_ADDRESS + "/32"
-DEFAULT_METRIC = 1
+from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
+    RouteTableError,
+    is_imds_route,
+    is_ipv4,
+    is_ipv4_default,
+    is_ipv6,
+    new_route,
+    quoted,
+)
+
 # Windows gives every on-link route it creates this route metric (and a static gateway too).
 ON_LINK_ROUTE_METRIC = 256
-STORES = ("active", "persistent")
 # No route print line is this long; longer lines are not read (and cannot slow the regexes).
 MAX_LINE_LENGTH = 400
 
@@ -57,38 +58,11 @@ _SEPARATOR = re.compile(r"^\s*={10,}\s*$")
 _DIGITS = re.compile(r"^[0-9]{1,9}\Z")
 
 
-class RouteTableError(ValueError):
-    """The input is not a route table this module understands, or cannot be planned."""
-
-
-def _is_ipv4(text) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-        return True
-    except ValueError:
-        return False
-
-
-def _is_ipv6(text) -> bool:
-    try:
-        ipaddress.IPv6Address(text.split("%")[0])
-        return True
-    except ValueError:
-        return False
-
-
 def _prefix_of_mask(mask: str) -> int:
     try:
         return ipaddress.IPv4Network("0.0.0.0/%s" % mask).prefixlen
     except ValueError:
         raise RouteTableError("%s is not a contiguous netmask" % mask) from None
-
-
-def new_route(destination: str, prefix: int, gateway: str, interface: str, metric, interface_metric=None,
-              store: str = "active") -> dict:
-    """One route in the shape every parser returns."""
-    return {"destination": destination, "prefix": prefix, "gateway": gateway, "interface": interface,
-            "metric": metric, "interface_metric": interface_metric, "store": store}
 
 
 # -- route print --------------------------------------------------------------------------------
@@ -134,9 +108,9 @@ def _active_ipv4(line: str):
     if not match:
         return None
     destination, mask, gateway, interface, metric = match.groups()
-    if not (_is_ipv4(destination) and _is_ipv4(mask) and _is_ipv4(interface)):
+    if not (is_ipv4(destination) and is_ipv4(mask) and is_ipv4(interface)):
         return None
-    return new_route(destination, _prefix_of_mask(mask), gateway if _is_ipv4(gateway) else "", interface,
+    return new_route(destination, _prefix_of_mask(mask), gateway if is_ipv4(gateway) else "", interface,
                      int(metric))
 
 
@@ -145,7 +119,7 @@ def _persistent_ipv4(line: str):
     if not match:
         return None
     destination, mask, gateway, metric = match.groups()
-    if not (_is_ipv4(destination) and _is_ipv4(mask) and _is_ipv4(gateway)):
+    if not (is_ipv4(destination) and is_ipv4(mask) and is_ipv4(gateway)):
         return None
     # The persistent section shows the route metric itself, or a word ("Default") when none was given.
     return new_route(destination, _prefix_of_mask(mask), gateway, "", int(metric) if _DIGITS.match(metric) else None,
@@ -158,7 +132,7 @@ def _ipv6(line: str, store: str):
         return None
     index, metric, network, gateway = match.groups()
     address, _slash, length = network.partition("/")
-    if not _is_ipv6(address) or int(length) > 128:
+    if not is_ipv6(address) or int(length) > 128:
         return None
     return new_route(address, int(length), _ipv6_gateway(gateway), index, int(metric), store=store)
 
@@ -169,12 +143,12 @@ def _ipv6_has_gateway_text(line: str) -> bool:
 
 
 def _ipv6_gateway(text: str) -> str:
-    return text if _is_ipv6(text) else ""
+    return text if is_ipv6(text) else ""
 
 
 def _split_windows_metrics(routes: list) -> None:
     """Turn the shown metric of active IPv4 routes into route metric + interface metric."""
-    active = [r for r in routes if r["store"] == "active" and _is_ipv4(r["destination"])]
+    active = [r for r in routes if r["store"] == "active" and is_ipv4(r["destination"])]
     for interface in {r["interface"] for r in active}:
         interface_metric = interface_metric_of(interface, active)
         if interface_metric is None:
@@ -213,10 +187,10 @@ def interface_metric_of(interface: str, active_routes: list):
 
 def _resolve_persistent_interfaces(routes: list) -> None:
     """A persistent route names a gateway only: find the interface it leads out of."""
-    active = [r for r in routes if r["store"] == "active" and _is_ipv4(r["destination"])]
+    active = [r for r in routes if r["store"] == "active" and is_ipv4(r["destination"])]
     local = {r["interface"] for r in active}
     for route in routes:
-        if route["store"] != "persistent" or not _is_ipv4(route["destination"]):
+        if route["store"] != "persistent" or not is_ipv4(route["destination"]):
             continue
         if route["gateway"] in local:
             # route add ... <own address>: an on-link route on that interface.
@@ -245,13 +219,13 @@ def parse_get_netroute(data) -> list:
     routes = []
     for item in items:
         if not isinstance(item, dict) or "DestinationPrefix" not in item:
-            raise RouteTableError("a Get-NetRoute object needs DestinationPrefix; got %s" % _short(item))
+            raise RouteTableError("a Get-NetRoute object needs DestinationPrefix; got %s" % quoted(item))
         address, length = _split_prefix(item["DestinationPrefix"], "DestinationPrefix")
         next_hop = _optional_address(item.get("NextHop"), "NextHop")
         gateway = "" if next_hop in ("0.0.0.0", "::") else next_hop
         interface = item.get("InterfaceAddress") or item.get("InterfaceIndex")
         if interface is not None and not isinstance(interface, (str, int)) or isinstance(interface, bool):
-            raise RouteTableError("InterfaceIndex must be a number; got %s" % _short(interface))
+            raise RouteTableError("InterfaceIndex must be a number; got %s" % quoted(interface))
         interface_metric = item.get("InterfaceMetric")
         routes.append(new_route(
             address, length, gateway, "" if interface is None else str(interface),
@@ -269,24 +243,24 @@ def store_of(value) -> str:
         return "active"
     if value in (0, "0", "PersistentStore", "Persistent", "persistent"):
         return "persistent"
-    raise RouteTableError("Store must be ActiveStore or PersistentStore; got %s" % _short(value))
+    raise RouteTableError("Store must be ActiveStore or PersistentStore; got %s" % quoted(value))
 
 
 def _split_prefix(value, what: str) -> tuple:
     if not isinstance(value, str):
-        raise RouteTableError("%s must be text like 10.0.0.0/24; got %s" % (what, _short(value)))
+        raise RouteTableError("%s must be text like 10.0.0.0/24; got %s" % (what, quoted(value)))
     try:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise RouteTableError("%s %s is not an address prefix" % (what, _short(value))) from None
+        raise RouteTableError("%s %s is not an address prefix" % (what, quoted(value))) from None
     return value.partition("/")[0], network.prefixlen
 
 
 def _optional_address(value, what: str) -> str:
     if value is None or value == "":
         return ""
-    if not isinstance(value, str) or not (_is_ipv4(value) or _is_ipv6(value)):
-        raise RouteTableError("%s %s is not an IP address" % (what, _short(value)))
+    if not isinstance(value, str) or not (is_ipv4(value) or is_ipv6(value)):
+        raise RouteTableError("%s %s is not an IP address" % (what, quoted(value)))
     return value
 
 
@@ -294,13 +268,8 @@ def _count(value, what: str) -> int:
     """A metric: a whole number >= 0 (JSON number or decimal text)."""
     if isinstance(value, bool) or not isinstance(value, (int, str)) or (
             isinstance(value, str) and not _DIGITS.match(value)) or int(value) < 0:
-        raise RouteTableError("%s must be a whole number >= 0; got %s" % (what, _short(value)))
+        raise RouteTableError("%s must be a whole number >= 0; got %s" % (what, quoted(value)))
     return int(value)
-
-
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
 
 
 # -- ip -j route --------------------------------------------------------------------------------
@@ -312,19 +281,19 @@ def parse_ip_json(data) -> list:
     routes = []
     for item in data:
         if not isinstance(item, dict) or not isinstance(item.get("dst"), str):
-            raise RouteTableError("an ip -j route entry needs dst; got %s" % _short(item))
+            raise RouteTableError("an ip -j route entry needs dst; got %s" % quoted(item))
         hops = item.get("nexthops")
         if hops is None:
             hops = [item]
         if not isinstance(hops, list) or not hops or not all(isinstance(h, dict) for h in hops):
-            raise RouteTableError("nexthops must be a list of objects; got %s" % _short(hops))
+            raise RouteTableError("nexthops must be a list of objects; got %s" % quoted(hops))
         gateways = [_optional_address(h.get("gateway"), "gateway") for h in hops]
         destination, length = _ip_destination(item["dst"], ipv6=any(":" in g for g in gateways))
         metric = _count(item.get("metric") or 0, "metric")
         for hop, gateway in zip(hops, gateways):
             device = hop.get("dev") or item.get("dev") or ""
             if not isinstance(device, str):
-                raise RouteTableError("dev must be an interface name; got %s" % _short(device))
+                raise RouteTableError("dev must be an interface name; got %s" % quoted(device))
             routes.append(new_route(destination, length, gateway, device, metric, 0))
     return routes
 
@@ -366,152 +335,3 @@ def parse_routes(data, source: str = "auto") -> list:
     if isinstance(sample, dict) and "dst" in sample:
         return parse_ip_json(data)
     raise RouteTableError("unrecognised route table: expected route print text, Get-NetRoute JSON or ip -j JSON")
-
-
-# -- the decision ---------------------------------------------------------------------------------
-
-def is_ipv4_default(route: dict) -> bool:
-    return route["destination"] == "0.0.0.0" and route["prefix"] == 0
-
-
-def is_imds_route(route: dict) -> bool:
-    return route["destination"] == IMDS_ADDRESS and route["prefix"] == 32
-
-
-def _store(route: dict) -> str:
-    return route.get("store") or "active"
-
-
-def effective_metric(route: dict) -> int:
-    """What Windows (and Linux) compare between routes: route metric + interface metric."""
-    return (route["metric"] or 0) + (route.get("interface_metric") or 0)
-
-
-def describe_route(route: dict) -> str:
-    """The one way a route is written in reasons, diffs and messages."""
-    via = "via %s" % route["gateway"] if route.get("gateway") else "on-link"
-    metric = "?" if route.get("metric") is None else route["metric"]
-    text = "%s/%d %s dev %s metric %s" % (route["destination"], route["prefix"], via, route["interface"] or "?", metric)
-    return text + (" (persistent store)" if _store(route) == "persistent" else "")
-
-
-def planned_route(plan: dict, store: str = "active") -> dict:
-    """The route ``plan`` adds, as the host will show it: the interface's own address as gateway
-    (Microsoft's form) is an on-link route."""
-    gateway = "" if plan["gateway"] == plan["interface"] else plan["gateway"]
-    return new_route(IMDS_ADDRESS, 32, gateway or "", plan["interface"], plan["metric"], store=store)
-
-
-def current_path(routes: list) -> str:
-    """How IMDS traffic leaves today: the most specific active route covering 169.254.169.254."""
-    target = ipaddress.IPv4Address(IMDS_ADDRESS)
-    covering = []
-    for route in routes:
-        if _store(route) != "active" or not _is_ipv4(route["destination"]):
-            continue
-        network = ipaddress.IPv4Network("%s/%d" % (route["destination"], route["prefix"]), strict=False)
-        if target in network:
-            covering.append((network.prefixlen, -effective_metric(route), route))
-    if not covering:
-        return "no route covers 169.254.169.254"
-    route = max(covering, key=lambda item: (item[0], item[1]))[2]
-    via = "via %s" % route["gateway"] if route["gateway"] else "on-link"
-    return "169.254.169.254 now goes to %s/%d %s on interface %s" % (
-        route["destination"], route["prefix"], via, route["interface"])
-
-
-def primary_default(routes: list, interface=None):
-    """The active IPv4 default route Windows and Linux would use (lowest route + interface metric,
-    the table's order among equals: the first next hop of a multipath route), on ``interface`` if given."""
-    defaults = [r for r in routes if is_ipv4_default(r) and _store(r) == "active"
-                and (interface is None or r["interface"] == interface)]
-    return min(defaults, key=effective_metric) if defaults else None
-
-
-def plan_imds_route(routes: list, metric: int = DEFAULT_METRIC, interface=None, gateway=None,
-                    state: str = "present", persistent=None) -> dict:
-    """Decide what to do about 169.254.169.254/32, in the active store and, where it is managed, the
-    persistent one (``persistent`` true; by default when the routes show a persistent store).
-
-    The right interface is the one of the primary IPv4 default route, unless ``interface`` says
-    otherwise. The gateway is, in this order: the ``gateway`` given; the interface's own address
-    when the interface is named by address (Microsoft's documented fix, ``route add
-    169.254.169.254/32 <interface address>``); the gateway of the interface's default route. A
-    route is right when it leaves through the right interface by a gateway that leads out of it
-    (the planned one, the default gateway, or on-link) with the requested route metric.
-    """
-    if isinstance(metric, bool) or not isinstance(metric, int) or not 0 <= metric <= 9999:
-        raise RouteTableError("metric must be a whole number from 0 to 9999; got %s" % _short(metric))
-    if state not in ("present", "absent"):
-        raise RouteTableError("state must be present or absent, not %s" % _short(state))
-    managed = bool(persistent) if persistent is not None else any(_store(r) == "persistent" for r in routes)
-    plan = {"needed": False, "reason": "", "destination": IMDS_DESTINATION, "gateway": None, "interface": None,
-            "metric": metric, "state": state, "stores": ["active", "persistent"] if managed else ["active"],
-            "remove": [], "add": []}
-    if state == "absent":
-        plan["remove"] = [r for r in routes if is_imds_route(r)]
-        plan["needed"] = bool(plan["remove"])
-        plan["reason"] = ("%d route(s) for %s to remove" % (len(plan["remove"]), IMDS_DESTINATION) if plan["remove"]
-                          else "no route for %s" % IMDS_DESTINATION)
-        return plan
-    primary = primary_default(routes)
-    if interface is None and primary is None:
-        raise RouteTableError("the table has no IPv4 default route (0.0.0.0/0), so the primary interface is "
-                              "unknown; give interface and gateway")
-    plan["interface"] = interface if interface is not None else primary["interface"]
-    own_default = primary_default(routes, plan["interface"])
-    plan["gateway"] = _planned_gateway(plan["interface"], gateway, own_default)
-    acceptable = {plan["gateway"]} if gateway is not None else {
-        plan["gateway"], "", plan["interface"], own_default["gateway"] if own_default else plan["gateway"]}
-    reasons = []
-    for store in plan["stores"]:
-        remove, add, reason = _store_plan([r for r in routes if _store(r) == store], store, plan, acceptable, routes)
-        plan["remove"] += remove
-        plan["add"] += [store] if add else []
-        reasons += [reason] if reason else []
-    plan["needed"] = bool(plan["remove"] or plan["add"])
-    plan["reason"] = "; ".join(reasons) if reasons else "%s already goes out of interface %s%s" % (
-        IMDS_DESTINATION, plan["interface"], " (active and persistent)" if managed else "")
-    return plan
-
-
-def _store_plan(routes: list, store: str, plan: dict, acceptable: set, table: list) -> tuple:
-    """(routes to remove, whether to add the planned route, why) for one store."""
-    existing = [r for r in routes if is_imds_route(r)]
-    right = [r for r in existing if _leads_out(r, plan["interface"], acceptable)]
-    wrong = [r for r in existing if r not in right]
-    good = [r for r in right if r["metric"] == plan["metric"]]
-    where = "" if store == "active" else " in the persistent store"
-    if not existing:
-        lost = "" if store == "active" else " (an active route alone is lost at reboot)"
-        why = current_path(table) if store == "active" else "nothing would restore it at boot"
-        return [], True, "no route for %s%s%s; %s" % (IMDS_DESTINATION, where, lost, why)
-    if good:
-        return wrong, False, ("%s has route(s)%s on the wrong interface or gateway: %s" % (
-            IMDS_DESTINATION, where, ", ".join(describe_route(r) for r in wrong)) if wrong else "")
-    if wrong:
-        reason = "%s has route(s)%s on the wrong interface or gateway: %s" % (
-            IMDS_DESTINATION, where, ", ".join(describe_route(r) for r in wrong))
-    else:
-        reason = "the route for %s%s has metric %s, not %d" % (
-            IMDS_DESTINATION, where, ", ".join("?" if r["metric"] is None else str(r["metric"]) for r in right),
-            plan["metric"])
-    # A right route with the wrong metric is replaced too.
-    return wrong + right, True, reason
-
-
-def _leads_out(route: dict, interface: str, acceptable: set) -> bool:
-    if route["interface"] == interface:
-        return route["gateway"] in acceptable
-    # A persistent route print line whose interface could not be told: judge it by its gateway.
-    return route["interface"] == "" and _store(route) == "persistent" and route["gateway"] in acceptable - {""}
-
-
-def _planned_gateway(interface: str, gateway, own_default) -> str:
-    if gateway is not None:
-        return gateway
-    if _is_ipv4(interface):
-        return interface
-    if own_default is not None:
-        return own_default["gateway"]
-    raise RouteTableError("no gateway is known for interface %s (it has no default route); give gateway" % interface)

@@ -1,5 +1,5 @@
 """A Windows failover-cluster node for ansible-playbook runs: the route double of
-helpers/windows_route_double.py kept in a file between module runs.
+doubles/windows_route_double.py kept in a file between module runs.
 
 ansible-playbook starts one process per module run, so the Python test doubles of the Windows modules
 (tests/doubles/windows_node/module_double.py as ansible.windows.win_powershell, ansible.windows.win_command,

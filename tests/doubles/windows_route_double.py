@@ -4,7 +4,7 @@ return from a Windows Server node, without a Windows machine (none can be had he
 It behaves as Windows does, as far as the route code can tell:
 - win_powershell itself is modelled from the real ``win_powershell.ps1`` of one ansible.windows
   release (``release``: 2.1.0, the oldest galaxy.yml allows, 3.3.0 pinned for development, or 3.8.0,
-  the newest; see helpers/win_powershell.py): its options checked as Ansible.Basic checks them, its
+  the newest; see doubles/win_powershell.py): its options checked as Ansible.Basic checks them, its
   ``error_action`` default (``continue``) as the script's starting ``$ErrorActionPreference``, its
   ``depth`` default, ``Convert-OutputObject`` with the release's branches (an enum becomes
   ``{Type, String, Value}`` only while depth >= 0; deeper it is passed raw) and Ansible.Basic's
@@ -42,7 +42,7 @@ import urllib.parse
 
 from azure_imds_emulator import instance
 from helpers.powershell import Enum, Interpreter, NonTerminatingError, PowerShellError, PSObject
-from helpers.win_powershell import Release
+from doubles.win_powershell import Release
 
 # Enum numbers from Microsoft's documentation of each type.
 # MSFT_NetRoute.Store / MSFT_NetIPAddress PolicyStore (NetTCPIP, "MSFT_NetRoute class").
