@@ -241,10 +241,6 @@ notes:
   elements: str
 """
 
-from ansible_collections.imds.azure.plugins.module_utils._zip_import import compile_once
-
-compile_once()  # before the imports below: see _zip_import
-
 from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
 from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     client_argument_spec,

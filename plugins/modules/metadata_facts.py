@@ -163,10 +163,6 @@ ansible_facts:
             outboundRules: [{frontendIpAddress: 50.0.0.1, privateIpAddress: 10.1.0.4}]
 """
 
-from ansible_collections.imds.azure.plugins.module_utils._zip_import import compile_once
-
-compile_once()  # before the imports below: see _zip_import
-
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsBadResponseError,
     ImdsNotFoundError,

@@ -160,10 +160,6 @@ status:
   sample: 200
 """
 
-from ansible_collections.imds.azure.plugins.module_utils._zip_import import compile_once
-
-compile_once()  # before the imports below: see _zip_import
-
 from ansible_collections.imds.azure.plugins.module_utils._client import metadata_path
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsApiVersionError,

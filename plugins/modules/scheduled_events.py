@@ -232,10 +232,6 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.imds.azure.plugins.module_utils._zip_import import compile_once
-
-compile_once()  # before the imports below: see _zip_import
-
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_SCHEDULED_EVENTS_API_VERSION
 from ansible_collections.imds.azure.plugins.module_utils._client import check_api_version
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
