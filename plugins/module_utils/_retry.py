@@ -129,7 +129,7 @@ class RetryState:
         """After a 400: the api-version to repeat the request with, or None to give up.
 
         ``offered`` is the untrusted ``newest-versions`` of the error body. The request is repeated
-        once, with the newest offered version this collection also ``known``s, if that differs.
+        once, with the newest offered version that is also in ``known``, if that differs from ``version``.
         """
         if self.version_replaced or not isinstance(offered, list):
             return None
