@@ -231,7 +231,7 @@ class ImdsClient:
             except ImdsError as exc:
                 exc.attempts = attempts
                 decision = retries.decide(self._clock(), retryable_error=exc.retryable,
-                                                  unreachable=isinstance(exc, ImdsUnreachableError))
+                                          unreachable=isinstance(exc, ImdsUnreachableError))
                 if not decision.retry:
                     raise
                 self._sleep(decision.delay)

@@ -305,7 +305,7 @@ def test_messages_for_connections_that_could_not_be_made(reason, kwargs, text):
 def test_a_request_is_serialised_as_send_writes_it():
     endpoint = _transport.Endpoint("http://169.254.169.254")
     raw = _windows_transport.request_bytes(endpoint, "POST", "/metadata/scheduledevents?api-version=2020-07-01",
-                                   {"Metadata": "true"}, b"{}")
+                                           {"Metadata": "true"}, b"{}")
     assert raw.startswith(b"POST /metadata/scheduledevents?api-version=2020-07-01 HTTP/1.1\r\n")
     assert b"\r\nMetadata: true\r\n" in raw and b"\r\nConnection: close\r\n" in raw and raw.endswith(b"\r\n\r\n{}")
     with pytest.raises(_errors.ImdsRequestError, match="Cannot build the HTTP request"):
