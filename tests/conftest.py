@@ -27,17 +27,6 @@ sys.path.insert(0, str(collection_root.importable_root()))
 from azure_imds_emulator.faults import Fault  # noqa: E402
 from azure_imds_emulator.server import ImdsEmulator  # noqa: E402
 
-# The client loads its failure-only module_utils (_answer_errors, _retry, _transport_errors) at the
-# first failure. In this one long process, a test that sets up ansible-core's collection loader leaves
-# its finder installed, and ansible-core 2.16's finder then refuses submodules of a collection package
-# that plain Python imported first ("collection metadata was not loaded"). Load them here, before any
-# test: the tests of when they load run in fresh processes (test_failure_code_loading.py).
-from ansible_collections.imds.azure.plugins.module_utils import (  # noqa: E402,F401  pylint: disable=unused-import
-    _answer_errors,
-    _retry,
-    _transport_errors,
-)
-
 try:
     import hypothesis  # noqa: F401  pylint: disable=unused-import
 except ImportError:  # a venv from before requirements/test.txt gained it: run tools/setup.sh

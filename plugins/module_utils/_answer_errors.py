@@ -7,8 +7,8 @@
 
 """Turn an IMDS answer that is not a success into the typed error that explains it.
 
-``_client`` imports this module only after an answer has failed (a status other than
-2xx, a body that does not decode): a module run that succeeds never compiles it.
+It also holds the strict JSON reader (``loads_strict``) that both a success and an error
+body go through. It imports only ``_errors``; ``_client`` imports it.
 
 Paths that can return secrets (identity tokens, user data) are "private": their
 errors quote at most an error code, never the answer itself.
@@ -16,11 +16,10 @@ errors quote at most an error code, never the answer itself.
 
 from typing import Optional
 
+import json
+import math
 import re
 
-from ansible_collections.imds.azure.plugins.module_utils._api_versions import newest_known
-# No import cycle: _client imports this module only inside the functions that handle a failed answer.
-from ansible_collections.imds.azure.plugins.module_utils._client import NotJsonNumber, loads_strict
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsAccessDeniedError,
     ImdsApiVersionError,
@@ -43,6 +42,27 @@ NOT_QUOTED = "(the answer is not quoted: this path can return secrets)"
 _DOCUMENTED_IDENTITY_ERRORS = frozenset({"Identity not found"})
 
 
+class NotJsonNumber(ValueError):
+    """NaN, Infinity, -Infinity or a number too large for a float: Python's json accepts them, JSON does not."""
+
+
+def _refuse_constant(name: str):
+    raise NotJsonNumber("%s is not JSON; IMDS never sends it" % name)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise NotJsonNumber("the number %s is too large for a float (it would become Infinity), which is not JSON; "
+                            "IMDS never sends it" % excerpt(text, 40))
+    return value
+
+
+def loads_strict(text: str):
+    """``json.loads`` without the extensions Python allows (NaN, Infinity, numbers that overflow to inf)."""
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+
+
 def error_body(response) -> dict:
     """The JSON error object IMDS sends with a failure, or {} if the body is not one."""
     try:
@@ -50,15 +70,6 @@ def error_body(response) -> dict:
     except (ValueError, UnicodeDecodeError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def version_fallback(response, version: Optional[str], known: tuple) -> Optional[str]:
-    """The version to retry with after a 400 that lists ``newest-versions``, if one is usable."""
-    offered = error_body(response).get("newest-versions")
-    if not isinstance(offered, list):
-        return None
-    replacement = newest_known(offered, known)
-    return replacement if replacement and replacement != version else None
 
 
 def redirect_error(response, url: str, attempts: int) -> ImdsRedirectError:

@@ -22,7 +22,8 @@ import re
 import time
 from urllib.parse import quote, urlencode
 
-from ansible_collections.imds.azure.plugins.module_utils import _transport
+from ansible_collections.imds.azure.plugins.module_utils import _answer_errors, _transport
+from ansible_collections.imds.azure.plugins.module_utils._answer_errors import loads_strict
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
     DEFAULT_API_VERSION,
     DEFAULT_SCHEDULED_EVENTS_API_VERSION,
@@ -35,12 +36,12 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     excerpt,
 )
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for_path, version_for
+from ansible_collections.imds.azure.plugins.module_utils._retry import GONE_RETRY_WINDOW, RetryState, parse_retry_after
 
 ENDPOINT_ENV_VAR = "AZURE_IMDS_ENDPOINT"
 
-# How long one request may keep retrying (``max_retry_time``): the 70 s IMDS documents for 410
-# (``_retry.GONE_RETRY_WINDOW``). Here, not in ``_retry``, which loads only at a first failure.
-DEFAULT_MAX_RETRY_TIME = 70.0
+# How long one request may keep retrying (``max_retry_time``): the 70 s IMDS documents for 410.
+DEFAULT_MAX_RETRY_TIME = GONE_RETRY_WINDOW
 
 # IMDS allows about 5 requests per second per VM. The wait is counted from the end of the previous
 # exchange, not from its start: IMDS saw that request before it answered, so five waits of 0.21 s
@@ -218,8 +219,7 @@ class ImdsClient:
         if version:
             check_api_version(version)
         extra = _check_params(params or {})
-        retries = _Retries(self._clock(), self.max_retry_time, retry_not_found, self._jitter)
-        version_retried = False
+        retries = RetryState(self._clock(), self.max_retry_time, retry_not_found=retry_not_found, jitter=self._jitter)
         attempts = 0
         while True:
             query = ([("api-version", version)] if version else []) + extra
@@ -230,32 +230,32 @@ class ImdsClient:
                 response = self._send(method, path_and_query, body)
             except ImdsError as exc:
                 exc.attempts = attempts
-                decision = retries.state().decide(self._clock(), retryable_error=exc.retryable,
-                                                  unreachable=isinstance(exc, ImdsUnreachableError))
+                decision = retries.decide(self._clock(), retryable_error=exc.retryable,
+                                          unreachable=isinstance(exc, ImdsUnreachableError))
                 if not decision.retry:
                     raise
                 self._sleep(decision.delay)
                 continue
             if 200 <= response.status < 300:
                 return _decode_success(response, url, version, expect, attempts, rule.private)
-            answer_errors = _answer_errors()
             if 300 <= response.status < 400:
-                raise answer_errors.redirect_error(response, url, attempts)
-            if not version_retried and response.status == 400:
-                replacement = answer_errors.version_fallback(response, version, known_versions)
+                raise _answer_errors.redirect_error(response, url, attempts)
+            if response.status == 400:
+                offered = _answer_errors.error_body(response).get("newest-versions")
+                replacement = retries.replacement_version(version, offered, known_versions)
                 if replacement:
                     self._warn("IMDS refused api-version %s at %s (400) and offered newer ones; the request was "
                                "repeated with %s, the newest that both IMDS and this collection know. Set api_version "
                                "to %s, or leave it unset, to spare the refused request."
                                % (version, request_path, replacement, replacement))
-                    version, version_retried = replacement, True
+                    version = replacement
                     continue
-            decision = retries.state().decide(self._clock(), status=response.status,
-                                              retry_after=retries.retry_after(response.headers.get("retry-after")))
+            decision = retries.decide(self._clock(), status=response.status,
+                                      retry_after=parse_retry_after(response.headers.get("retry-after")))
             if decision.retry:
                 self._sleep(decision.delay)
                 continue
-            raise answer_errors.http_error(response, url, version, attempts, decision.give_up_reason, rule.private)
+            raise _answer_errors.http_error(response, url, version, attempts, decision.give_up_reason, rule.private)
 
     def with_warnings(self, result: dict) -> dict:
         """``result`` (a module result) with this client's warnings added under ``warnings``."""
@@ -308,61 +308,6 @@ def _check_params(params: dict) -> list:
     return pairs
 
 
-class NotJsonNumber(ValueError):
-    """NaN, Infinity, -Infinity or a number too large for a float: Python's json accepts them, JSON does not."""
-
-
-def _refuse_constant(name: str):
-    raise NotJsonNumber("%s is not JSON; IMDS never sends it" % name)
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise NotJsonNumber("the number %s is too large for a float (it would become Infinity), which is not JSON; "
-                            "IMDS never sends it" % excerpt(text, 40))
-    return value
-
-
-def loads_strict(text: str):
-    """``json.loads`` without the extensions Python allows (NaN, Infinity, numbers that overflow to inf)."""
-    return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-
-
-class _Retries:
-    """The retry policy of one request, loaded at its first failure.
-
-    ``_retry`` is imported only when an attempt fails (as ``_answer_errors`` is, for the
-    message): most module runs send one request that succeeds, and should not compile
-    the code for every way it could have failed.
-    """
-
-    def __init__(self, started_at: float, max_retry_time: float, retry_not_found: bool, jitter) -> None:
-        self._arguments = (started_at, max_retry_time, retry_not_found, jitter)
-        self._state = None
-
-    def state(self):
-        if self._state is None:
-            started_at, max_retry_time, retry_not_found, jitter = self._arguments
-            self._state = _retry().RetryState(started_at, max_retry_time, retry_not_found=retry_not_found,
-                                              jitter=jitter)
-        return self._state
-
-    @staticmethod
-    def retry_after(header: Optional[str]) -> Optional[float]:
-        return _retry().parse_retry_after(header)
-
-
-def _retry():
-    from ansible_collections.imds.azure.plugins.module_utils import _retry as retry_policy
-    return retry_policy
-
-
-def _answer_errors():
-    from ansible_collections.imds.azure.plugins.module_utils import _answer_errors as answer_errors
-    return answer_errors
-
-
 def _decode_success(response: _transport.HttpResponse, url: str, version: Optional[str], expect: str,
                     attempts: int, private: bool = False) -> ImdsResult:
     content_type = response.content_type
@@ -384,16 +329,16 @@ def _decode_text(response: _transport.HttpResponse, url: str, private: bool = Fa
     try:
         return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _answer_errors().not_utf8_error(response, url, exc.start, private)
+        raise _answer_errors.not_utf8_error(response, url, exc.start, private)
 
 
 def _parse_json(text: str, content_type: str, url: str, private: bool = False):
     stripped = text.lstrip()
     if content_type in ("text/html", "application/xhtml+xml") or stripped[:1] == "<":
-        raise _answer_errors().html_error(text, content_type, url, private)
+        raise _answer_errors.html_error(text, content_type, url, private)
     if not stripped:
-        raise _answer_errors().empty_json_error(url)
+        raise _answer_errors.empty_json_error(url)
     try:
         return loads_strict(text)
     except (ValueError, RecursionError) as exc:
-        raise _answer_errors().not_json_error(text, url, exc, private)
+        raise _answer_errors.not_json_error(text, url, exc, private)

@@ -25,6 +25,10 @@ that have no IMDS, such as the non-Azure machines of a mixed fleet.
 drawn at random between 0 and the exponential ceiling ("full jitter"), so callers
 refused together do not all come back together; a ``Retry-After`` header still
 wins over the computed wait.
+
+A 400 that lists ``newest-versions`` is answered once with the newest of them that this
+collection knows (``RetryState.replacement_version``): the same request, at a version
+this VM's IMDS offers.
 """
 
 from typing import Optional
@@ -32,6 +36,8 @@ from typing import Optional
 import random
 import re
 import time
+
+from ansible_collections.imds.azure.plugins.module_utils._api_versions import newest_known
 
 GONE_STATUS = 410
 GONE_RETRY_INTERVAL = 10.0
@@ -117,6 +123,21 @@ class RetryState:
         self.transient_retries = 0
         self.throttled_retries = 0
         self.unreachable_retries = 0
+        self.version_replaced = False
+
+    def replacement_version(self, version: Optional[str], offered, known: tuple) -> Optional[str]:
+        """After a 400: the api-version to repeat the request with, or None to give up.
+
+        ``offered`` is the untrusted ``newest-versions`` of the error body. The request is repeated
+        once, with the newest offered version that is also in ``known``, if that differs from ``version``.
+        """
+        if self.version_replaced or not isinstance(offered, list):
+            return None
+        replacement = newest_known(offered, known)
+        if not replacement or replacement == version:
+            return None
+        self.version_replaced = True
+        return replacement
 
     def decide(self, now: float, status: Optional[int] = None, retryable_error: bool = False,
                retry_after: Optional[float] = None, unreachable: bool = False) -> RetryDecision:

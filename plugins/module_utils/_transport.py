@@ -41,6 +41,14 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsRequestError,
     excerpt,
 )
+from ansible_collections.imds.azure.plugins.module_utils._transport_errors import (
+    connect_error,
+    cut_short_error,
+    describe,
+    read_timeout_error,
+    talk_failed_error,
+    too_large_error,
+)
 
 DEFAULT_ENDPOINT = "http://169.254.169.254"
 CONNECT_TIMEOUT = 2.0
@@ -144,7 +152,7 @@ def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Option
     bad response, too large.
     """
     url = endpoint.base_url + path
-    request = _serialise(endpoint, method, path, headers, body)  # refused before any packet leaves
+    request = serialise_request(endpoint, method, path, headers, body)  # refused before any packet leaves
     deadline = time.monotonic() + read_timeout
     sock = _connect(endpoint, url, min(connect_timeout, read_timeout))
     try:
@@ -152,66 +160,39 @@ def send(endpoint: Endpoint, method: str, path: str, headers: dict, body: Option
             _limit_to_deadline(sock, deadline)
             sock.sendall(request)
         except socket.timeout:
-            raise _transport_errors().read_timeout_error(url, read_timeout)
+            raise read_timeout_error(url, read_timeout)
         except OSError as exc:
-            words = _transport_errors()
-            raise words.talk_failed_error(url, words.describe(exc))
-        return read_response(_DeadlineSocket(sock, deadline), method, url, max_body_bytes, read_timeout)
+            raise talk_failed_error(url, describe(exc))
+        with io.BufferedReader(_DeadlineStream(sock, deadline)) as stream:
+            return read_response(stream, method, url, max_body_bytes, read_timeout)
     finally:
         sock.close()
 
 
-def read_response(source, method: str, url: str, max_body_bytes: int = MAX_BODY_BYTES,
+def read_response(stream, method: str, url: str, max_body_bytes: int = MAX_BODY_BYTES,
                   time_limit: float = DEFAULT_READ_TIMEOUT) -> HttpResponse:
-    """Read one complete answer (status line, headers, body) from ``source``.
+    """Read one complete answer (status line, headers, body) from ``stream``.
 
-    ``source`` is a connected socket, or anything whose ``makefile("rb")`` gives the
-    bytes the peer sent. Every failure becomes a typed error; ``time_limit`` only
-    words the timeout message.
+    ``stream`` is a binary file-like object (``read`` and ``readline``) holding the bytes
+    the peer sent, up to the end of the connection; the caller closes it. Every failure
+    becomes a typed error; ``time_limit`` only words the timeout message.
     """
-    stream = source.makefile("rb")
     try:
         status, reason, headers = _read_head(stream)
         payload = _read_body(stream, method, status, headers, url, max_body_bytes)
     except socket.timeout:
-        raise _transport_errors().read_timeout_error(url, time_limit)
+        raise read_timeout_error(url, time_limit)
     except _Truncated as exc:
-        raise _transport_errors().cut_short_error(url, excerpt(str(exc)))
+        raise cut_short_error(url, excerpt(str(exc)))
     except ConnectionError as exc:
-        words = _transport_errors()
-        raise words.cut_short_error(url, words.describe(exc))
+        raise cut_short_error(url, describe(exc))
     except _NotHttp as exc:
         raise ImdsBadResponseError(
             "The answer from %s is not valid HTTP (%s). Something other than IMDS may be "
             "listening on this address." % (url, excerpt(str(exc))), url=url)
     except OSError as exc:
-        words = _transport_errors()
-        raise words.talk_failed_error(url, words.describe(exc))
-    finally:
-        stream.close()
+        raise talk_failed_error(url, describe(exc))
     return HttpResponse(status, reason, headers, payload)
-
-
-def request_bytes(endpoint: Endpoint, method: str, path: str, headers: dict, body: Optional[bytes] = None) -> bytes:
-    """The exact bytes ``send`` writes for this request, plus ``Connection: close``.
-
-    For transports that hand the bytes to another machine to send (the Windows host):
-    the same serialisation and the same refusal of line breaks in the path or headers,
-    and a connection the server closes after its answer, so the end of the answer is
-    the end of the stream.
-    """
-    return _serialise(endpoint, method, path, dict(headers, Connection="close"), body)
-
-
-def parse_response(raw: bytes, endpoint: Endpoint, method: str, path: str,
-                   max_body_bytes: int = MAX_BODY_BYTES) -> HttpResponse:
-    """Read an answer that another machine received, with the checks ``send`` applies.
-
-    ``raw`` is everything the server sent until it closed the connection: status line,
-    headers, body (chunked or not). A body that stops short of its Content-Length, or
-    that is larger than ``max_body_bytes``, fails exactly as it would in ``send``.
-    """
-    return read_response(_ReplaySocket(raw), method, endpoint.base_url + path, max_body_bytes, 0.0)
 
 
 # A method is an HTTP token; a request target and header values hold no control characters
@@ -222,8 +203,10 @@ _UNSAFE_VALUE_RE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _METHODS_WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 
-def _serialise(endpoint: Endpoint, method: str, path: str, headers: dict, body: Optional[bytes]) -> bytes:
-    """Request line and headers as HTTP/1.1 puts them on the wire, then the body."""
+def serialise_request(endpoint: Endpoint, method: str, path: str, headers: dict, body: Optional[bytes]) -> bytes:
+    """Request line and headers as HTTP/1.1 puts them on the wire, then the body.
+
+    Refuses (ImdsRequestError) a method, path or header that could break the framing."""
     lines = ["%s %s HTTP/1.1" % (method, path), "Host: %s" % _host_header(endpoint), "Accept-Encoding: identity"]
     if body is not None or method in _METHODS_WITH_BODY:
         lines.append("Content-Length: %d" % len(body or b""))
@@ -343,7 +326,7 @@ def _read_body(stream, method: str, status: int, headers: dict, url: str, max_bo
             "The answer from %s has an invalid Content-Length %r (not one number in ASCII digits). "
             "IMDS never sends that; something else answered." % (url, excerpt(declared, 40)), url=url)
     if int(declared) > max_body_bytes:
-        raise _transport_errors().too_large_error(url, max_body_bytes, "declared %s bytes" % declared.strip())
+        raise too_large_error(url, max_body_bytes, "declared %s bytes" % declared.strip())
     return _read_exactly(stream, int(declared))
 
 
@@ -351,7 +334,7 @@ def _read_exactly(stream, length: int) -> bytes:
     chunks = []
     received = 0
     while received < length:
-        chunk = stream.read1(min(READ_CHUNK_BYTES, length - received))
+        chunk = stream.read(min(READ_CHUNK_BYTES, length - received))
         if not chunk:
             raise _Truncated("body truncated: %d bytes read, %d more expected" % (received, length - received))
         received += len(chunk)
@@ -363,12 +346,12 @@ def _read_until_closed(stream, url: str, max_body_bytes: int) -> bytes:
     chunks = []
     received = 0
     while True:
-        chunk = stream.read1(READ_CHUNK_BYTES)
+        chunk = stream.read(READ_CHUNK_BYTES)
         if not chunk:
             return b"".join(chunks)
         received += len(chunk)
         if received > max_body_bytes:
-            raise _transport_errors().too_large_error(url, max_body_bytes)
+            raise too_large_error(url, max_body_bytes)
         chunks.append(chunk)
 
 
@@ -381,7 +364,7 @@ def _read_chunked(stream, url: str, max_body_bytes: int) -> bytes:
             break
         received += size
         if received > max_body_bytes:
-            raise _transport_errors().too_large_error(url, max_body_bytes)
+            raise too_large_error(url, max_body_bytes)
         chunks.append(_read_exactly(stream, size))
         end = _read_line(stream)
         if end not in _LINE_ENDS:
@@ -397,19 +380,6 @@ def _chunk_size(line: bytes) -> int:
     if not _CHUNK_SIZE_RE.fullmatch(text):
         raise _NotHttp("the chunk size line %r is not a hexadecimal number" % excerpt(line.rstrip(b"\r\n"), 40))
     return int(text, 16)
-
-
-class _ReplaySocket:
-    """Stands in for a socket whose whole answer has already arrived."""
-
-    def __init__(self, raw: bytes) -> None:
-        self._raw = raw
-
-    def makefile(self, mode: str, *_args, **_kwargs):
-        return io.BytesIO(self._raw)
-
-    def settimeout(self, value) -> None:
-        pass
 
 
 class _DeadlineStream(io.RawIOBase):
@@ -428,17 +398,6 @@ class _DeadlineStream(io.RawIOBase):
         return self._sock.recv_into(buffer)
 
 
-class _DeadlineSocket:
-    """Gives ``read_response`` a stream whose every read obeys the deadline."""
-
-    def __init__(self, sock: socket.socket, deadline: float) -> None:
-        self._sock = sock
-        self._deadline = deadline
-
-    def makefile(self, _mode: str = "rb", *_args, **_kwargs) -> io.BufferedReader:
-        return io.BufferedReader(_DeadlineStream(self._sock, self._deadline))
-
-
 def _limit_to_deadline(sock: socket.socket, deadline: float) -> None:
     remaining = deadline - time.monotonic()
     if remaining <= 0:
@@ -450,14 +409,4 @@ def _connect(endpoint: Endpoint, url: str, connect_timeout: float) -> socket.soc
     try:
         return socket.create_connection((endpoint.host, endpoint.port), timeout=connect_timeout)
     except OSError as exc:
-        raise _transport_errors().connect_error(url, exc, connect_timeout)
-
-
-def _transport_errors():
-    """The module that words failed exchanges, loaded only when one fails.
-
-    Every module run imports this file; a run that succeeds should not also pay for
-    compiling the text of every way it could have failed.
-    """
-    from ansible_collections.imds.azure.plugins.module_utils import _transport_errors as wording
-    return wording
+        raise connect_error(url, exc, connect_timeout)

@@ -9,8 +9,8 @@
 
 Both transports use them: ``_transport`` (Python sockets on the managed node) and the
 Windows transport on the controller, so a refused connection or a silent peer reads
-the same on every host. ``_transport`` imports this module only when something has
-failed: a module run that succeeds never compiles it.
+the same on every host. This module imports only ``_errors``: the transports import it,
+never the other way round.
 """
 
 import errno
@@ -24,8 +24,6 @@ from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ROUTE_HINT,
     excerpt,
 )
-# No import cycle: _transport imports this module only inside the functions that handle a failure.
-from ansible_collections.imds.azure.plugins.module_utils._transport import CONNECT_TIMEOUT
 
 # The socket errors that mean "no route": the missing-route problem the imds_route role fixes.
 NO_ROUTE_ERRNOS = frozenset({errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL})
@@ -47,10 +45,10 @@ def connect_error(url: str, exc: OSError, connect_timeout: float) -> ImdsUnreach
     return unreachable_error(url, describe(exc))
 
 
-def unreachable_error(url: str, reason: str, connect_timeout: float = CONNECT_TIMEOUT,
+def unreachable_error(url: str, reason: str, connect_timeout: float = 0.0,
                       detail: str = "") -> ImdsUnreachableError:
     """The error for a connection that could not be made; ``reason`` is one of the constants above
-    or a description of the failure."""
+    or a description of the failure. ``connect_timeout`` is the limit that passed, for CONNECT_TIMED_OUT."""
     if reason == CONNECT_TIMED_OUT:
         text = ("No connection to IMDS at %s within %.1f s (connect timed out): no route leads there, "
                 "or packets are dropped on the way." % (url, connect_timeout))

@@ -10,8 +10,10 @@
 The client (``module_utils/_client.py``) runs on the controller and keeps every decision:
 retries, api-version negotiation, pacing, decoding, error texts. Each of its calls to the
 transport becomes ONE run of ``imds.azure.win_imds_attempt`` on the host, which connects,
-sends the bytes built here, and returns the raw answer. The answer is read here by the same
-HTTP reader (``_transport.read_response``) and the same checks (size cap, truncation, malformed HTTP) as on Linux.
+sends the bytes built here (``request_bytes``), and returns the raw answer. The answer is read
+here (``parse_response``) by the same HTTP reader (``_transport.read_response``) and the same checks
+(size cap, truncation, malformed HTTP) as on Linux. Both live here, not in module_utils: a Linux module
+run never needs them, so they are not in its payload.
 
 What a Windows attempt does differently, and how that is made up for:
 
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import math
 import typing as t
 
@@ -54,8 +57,8 @@ from ansible_collections.imds.azure.plugins.module_utils._transport import (
     MAX_BODY_BYTES,
     Endpoint,
     HttpResponse,
-    parse_response,
-    request_bytes,
+    read_response,
+    serialise_request,
 )
 from ansible_collections.imds.azure.plugins.module_utils._transport_errors import (
     CONNECT_REFUSED,
@@ -104,6 +107,28 @@ def host_transport(run_module: RunModule, sealing=None) -> t.Callable[..., HttpR
                                      sealing)
 
     return send
+
+
+def request_bytes(endpoint: Endpoint, method: str, path: str, headers: dict, body: bytes | None = None) -> bytes:
+    """The exact bytes ``_transport.send`` writes for this request, plus ``Connection: close``.
+
+    The host sends them as they are: the same serialisation and the same refusal of line breaks in
+    the path or headers as on Linux, and a connection the server closes after its answer, so the end
+    of the answer is the end of the stream the host returns.
+    """
+    return serialise_request(endpoint, method, path, dict(headers, Connection="close"), body)
+
+
+def parse_response(raw: bytes, endpoint: Endpoint, method: str, path: str,
+                   max_body_bytes: int = MAX_BODY_BYTES) -> HttpResponse:
+    """Read an answer that the host received, with the checks ``_transport.send`` applies.
+
+    ``raw`` is everything the server sent until it closed the connection: status line, headers,
+    body (chunked or not). A body that stops short of its Content-Length, or that is larger than
+    ``max_body_bytes``, fails exactly as it would in ``send``.
+    """
+    with io.BytesIO(raw) as stream:
+        return read_response(stream, method, endpoint.base_url + path, max_body_bytes, 0.0)
 
 
 def attempt_args(endpoint: Endpoint, raw_request: bytes, connect_timeout: float, read_timeout: float,

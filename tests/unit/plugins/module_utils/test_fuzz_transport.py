@@ -79,19 +79,13 @@ class _PiecewiseRaw(io.RawIOBase):
         return len(piece)
 
 
-class BytesPeer:
-    """A ``source`` for ``_transport.read_response``: the peer's whole answer, then the connection closes."""
-
-    def __init__(self, data: bytes, pieces: list = ()) -> None:
-        self._data = data
-        self._pieces = pieces
-
-    def makefile(self, _mode, *_args, **_kwargs):
-        return io.BufferedReader(_PiecewiseRaw(self._data, list(self._pieces)))
+def peer_stream(data: bytes, pieces: list = ()) -> io.BufferedReader:
+    """A stream for ``_transport.read_response``: the peer's whole answer, then the connection closes."""
+    return io.BufferedReader(_PiecewiseRaw(data, list(pieces)))
 
 
 def read(data: bytes, pieces: list = (), cap: int = CAP):
-    return value_or_typed_error(_transport.read_response, _errors.ImdsError, BytesPeer(data, pieces), "GET", URL,
+    return value_or_typed_error(_transport.read_response, _errors.ImdsError, peer_stream(data, pieces), "GET", URL,
                                 cap, 2.0)
 
 

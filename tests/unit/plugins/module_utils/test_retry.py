@@ -172,3 +172,24 @@ def test_a_connection_that_cannot_be_made_gets_one_quick_retry():
         "no connection could be made; that is retried 1 time only")
     # A timeout after the connection stood is still transient: the backoff series as before.
     assert len(run_until_give_up(ceilings(), retryable_error=True)) == _retry.TRANSIENT_MAX_RETRIES
+
+
+# -- a refused api-version: the policy decides the one repeat ------------------------------------
+
+def test_a_refused_version_is_replaced_once_by_the_newest_offered_and_known():
+    state = _retry.RetryState(0.0, 70.0)
+    known = ("2021-02-01", "2023-07-01", "2025-04-07")
+    assert state.replacement_version("2030-01-01", ["2021-02-01", "2023-07-01", "2099-01-01"], known) == "2023-07-01"
+    assert state.replacement_version("2023-07-01", ["2025-04-07"], known) is None  # once per request
+
+
+@pytest.mark.parametrize("version, offered", [
+    ("2023-07-01", ["2023-07-01"]),          # the refused version itself: repeating it cannot help
+    ("2030-01-01", ["2099-01-01", 7, None]),  # nothing offered that this collection knows
+    ("2030-01-01", "2023-07-01"),            # not a list: untrusted shape, ignored
+    ("2030-01-01", None),
+])
+def test_no_replacement_when_none_can_help(version, offered):
+    state = _retry.RetryState(0.0, 70.0)
+    assert state.replacement_version(version, offered, ("2023-07-01",)) is None
+    assert not state.version_replaced

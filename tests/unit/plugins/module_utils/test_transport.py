@@ -13,6 +13,7 @@ import time
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _errors, _transport, _transport_errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path
+from ansible_collections.imds.azure.plugins.plugin_utils import _windows_transport
 from azure_imds_emulator.faults import Fault
 from helpers.python_probe import run_python
 
@@ -164,9 +165,9 @@ URL = "http://127.0.0.1:8080/metadata/instance"
 
 
 def read_bytes(data: bytes, cap: int = 64):
-    from test_fuzz_transport import BytesPeer  # pylint: disable=import-outside-toplevel
+    from test_fuzz_transport import peer_stream  # pylint: disable=import-outside-toplevel
 
-    return _transport.read_response(BytesPeer(data), "GET", URL, cap, 2.5)
+    return _transport.read_response(peer_stream(data), "GET", URL, cap, 2.5)
 
 
 def test_message_for_a_declared_body_over_the_cap():
@@ -303,22 +304,22 @@ def test_messages_for_connections_that_could_not_be_made(reason, kwargs, text):
 
 def test_a_request_is_serialised_as_send_writes_it():
     endpoint = _transport.Endpoint("http://169.254.169.254")
-    raw = _transport.request_bytes(endpoint, "POST", "/metadata/scheduledevents?api-version=2020-07-01",
-                                   {"Metadata": "true"}, b"{}")
+    raw = _windows_transport.request_bytes(endpoint, "POST", "/metadata/scheduledevents?api-version=2020-07-01",
+                                           {"Metadata": "true"}, b"{}")
     assert raw.startswith(b"POST /metadata/scheduledevents?api-version=2020-07-01 HTTP/1.1\r\n")
     assert b"\r\nMetadata: true\r\n" in raw and b"\r\nConnection: close\r\n" in raw and raw.endswith(b"\r\n\r\n{}")
     with pytest.raises(_errors.ImdsRequestError, match="Cannot build the HTTP request"):
-        _transport.request_bytes(endpoint, "GET", "/metadata/x\r\nX-Forwarded-For: 1", {})
+        _windows_transport.request_bytes(endpoint, "GET", "/metadata/x\r\nX-Forwarded-For: 1", {})
 
 
 def test_an_answer_received_elsewhere_is_read_with_the_same_checks():
     endpoint = _transport.Endpoint("http://169.254.169.254")
-    answer = _transport.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", endpoint, "GET", "/metadata/x")
+    answer = _windows_transport.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", endpoint, "GET", "/metadata/x")
     assert (answer.status, answer.body) == (200, b"{}")
     with pytest.raises(_errors.ImdsBadResponseError, match="invalid Content-Length"):
-        _transport.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}", endpoint, "GET", "/metadata/x")
+        _windows_transport.parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: \xb2\r\n\r\n{}", endpoint, "GET", "/metadata/x")
     with pytest.raises(_errors.ImdsResponseTooLargeError, match="4-byte limit"):
-        _transport.parse_response(b"HTTP/1.1 200 OK\r\n\r\n12345", endpoint, "GET", "/metadata/x", max_body_bytes=4)
+        _windows_transport.parse_response(b"HTTP/1.1 200 OK\r\n\r\n12345", endpoint, "GET", "/metadata/x", max_body_bytes=4)
     assert str(_transport_errors.too_large_error(URL, 9)).startswith(
         "The answer from %s is larger than the 9-byte limit (more than 9 bytes arrived)." % URL)
     assert str(_transport_errors.talk_failed_error(URL, "ConnectionResetError: reset")) == (
@@ -414,7 +415,7 @@ def test_a_line_of_exactly_the_limit_is_read_and_no_more_is_buffered():
     assert read_bytes(b"HTTP/1.1 200 OK\r\nX: " + value + b"\r\nContent-Length: 0\r\n\r\n").headers["x"] == value.decode()
     endless = _CountingPeer(b"HTTP/1.1 200 OK\r\nX: " + b"v" * (4 << 20))
     with pytest.raises(_errors.ImdsBadResponseError, match="a line is longer than 65536 bytes"):
-        _transport.read_response(endless, "GET", URL, 64, 2.5)
+        _transport.read_response(endless.stream(), "GET", URL, 64, 2.5)
     assert endless.delivered < 2 * _transport.MAX_LINE_BYTES  # the line was not read whole first
 
 
@@ -430,26 +431,26 @@ def test_bodies_framed_every_way_at_exactly_the_cap():
 
 
 def test_a_body_until_close_arriving_in_pieces_comes_back_whole():
-    from test_fuzz_transport import BytesPeer  # pylint: disable=import-outside-toplevel
+    from test_fuzz_transport import peer_stream  # pylint: disable=import-outside-toplevel
 
-    response = _transport.read_response(BytesPeer(b"HTTP/1.1 200 OK\r\n\r\n0123456789", [3]), "GET", URL, 64, 2.5)
+    response = _transport.read_response(peer_stream(b"HTTP/1.1 200 OK\r\n\r\n0123456789", [3]), "GET", URL, 64, 2.5)
     assert response.body == b"0123456789"
 
 
 def test_answers_to_head_have_no_body():
-    from test_fuzz_transport import BytesPeer  # pylint: disable=import-outside-toplevel
+    from test_fuzz_transport import peer_stream  # pylint: disable=import-outside-toplevel
 
     raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"
-    assert _transport.read_response(BytesPeer(raw), "HEAD", URL, 64, 2.5).body == b""
-    assert _transport.parse_response(raw, _transport.Endpoint("http://127.0.0.1:8080"), "HEAD", "/metadata/x").body == b""
+    assert _transport.read_response(peer_stream(raw), "HEAD", URL, 64, 2.5).body == b""
+    assert _windows_transport.parse_response(raw, _transport.Endpoint("http://127.0.0.1:8080"), "HEAD", "/metadata/x").body == b""
     with pytest.raises(_errors.ImdsConnectionResetError):
-        _transport.parse_response(raw, _transport.Endpoint("http://127.0.0.1:8080"), "GET", "/metadata/x")
+        _windows_transport.parse_response(raw, _transport.Endpoint("http://127.0.0.1:8080"), "GET", "/metadata/x")
 
 
 def test_an_answer_received_elsewhere_names_its_url_in_errors():
     endpoint = _transport.Endpoint("http://127.0.0.1:8080")
     with pytest.raises(_errors.ImdsBadResponseError) as caught:
-        _transport.parse_response(b"junk\r\n\r\n", endpoint, "GET", "/metadata/x")
+        _windows_transport.parse_response(b"junk\r\n\r\n", endpoint, "GET", "/metadata/x")
     assert caught.value.url == "http://127.0.0.1:8080/metadata/x"
 
 
@@ -460,7 +461,7 @@ class _CountingPeer:
         self.data = data
         self.delivered = 0
 
-    def makefile(self, _mode):
+    def stream(self) -> io.BufferedReader:
         peer = self
 
         class _Raw(io.RawIOBase):
@@ -476,28 +477,22 @@ class _CountingPeer:
         return io.BufferedReader(_Raw())
 
 
-class _FailingPeer:
-    """A peer whose every read raises ``error`` (a broken socket, or one whose timeout expires)."""
+def _failing_stream(error: BaseException) -> io.BufferedReader:
+    """A peer's stream whose every read raises ``error`` (a broken socket, or one whose timeout expires)."""
 
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
+    class _Raw(io.RawIOBase):
+        def readable(self):
+            return True
 
-    def makefile(self, _mode):
-        error = self.error
+        def readinto(self, buffer):
+            raise error
 
-        class _Raw(io.RawIOBase):
-            def readable(self):
-                return True
-
-            def readinto(self, buffer):
-                raise error
-
-        return io.BufferedReader(_Raw())
+    return io.BufferedReader(_Raw())
 
 
 def test_a_read_that_fails_is_a_talk_failure_naming_the_url():
     with pytest.raises(_errors.ImdsConnectionResetError) as caught:
-        _transport.read_response(_FailingPeer(OSError(5, "Input/output error")), "GET", URL, 64, 2.5)
+        _transport.read_response(_failing_stream(OSError(5, "Input/output error")), "GET", URL, 64, 2.5)
     assert str(caught.value) == ("The connection to IMDS at %s failed while talking (OSError: [Errno 5] Input/output "
                                  "error)." % URL)
     assert caught.value.url == URL
@@ -616,7 +611,7 @@ def test_the_deadline_is_what_remains_of_the_attempt(monkeypatch):
 ])
 def test_requests_that_could_smuggle_or_break_a_line_are_refused(method, path, headers, problem):
     with pytest.raises(_errors.ImdsRequestError) as caught:
-        _transport.request_bytes(ENDPOINT, method, path, headers)
+        _windows_transport.request_bytes(ENDPOINT, method, path, headers)
     assert str(caught.value) == "Cannot build the HTTP request for http://127.0.0.1:8080%s: %s" % (
         _errors.excerpt(path), problem)
 
@@ -624,7 +619,7 @@ def test_requests_that_could_smuggle_or_break_a_line_are_refused(method, path, h
 @pytest.mark.parametrize("path, headers", [("/metadata/\u00e9", {}), ("/metadata/x", {"X-A": "caf\u00e9"})])
 def test_requests_with_characters_other_than_ascii_are_refused(path, headers):
     with pytest.raises(_errors.ImdsRequestError) as caught:
-        _transport.request_bytes(ENDPOINT, "GET", path, headers)
+        _windows_transport.request_bytes(ENDPOINT, "GET", path, headers)
     assert str(caught.value) == ("Cannot build the HTTP request for http://127.0.0.1:8080%s: it holds characters "
                                  "other than ASCII." % path)
 
@@ -641,13 +636,13 @@ def test_no_content_answers_have_no_body_whatever_follows():
     ("http://[fe80::1]", b"Host: [fe80::1]\r\n"),
 ])
 def test_the_host_header_names_the_endpoint(endpoint, host):
-    raw = _transport.request_bytes(_transport.Endpoint(endpoint), "GET", "/metadata/versions", {})
+    raw = _windows_transport.request_bytes(_transport.Endpoint(endpoint), "GET", "/metadata/versions", {})
     assert raw.split(b"\r\n", 1)[1].startswith(host)
     assert b"Content-Length" not in raw  # a GET without a body declares none
 
 
 def test_a_post_without_a_body_declares_an_empty_one():
-    raw = _transport.request_bytes(_transport.Endpoint("http://127.0.0.1:8080"), "POST", "/metadata/x", {})
+    raw = _windows_transport.request_bytes(_transport.Endpoint("http://127.0.0.1:8080"), "POST", "/metadata/x", {})
     assert b"\r\nContent-Length: 0\r\n" in raw and raw.endswith(b"\r\n\r\n")
 
 
@@ -658,7 +653,7 @@ def test_a_refused_request_sends_nothing(emulator):
 
 
 def test_a_tab_in_a_header_value_is_kept():
-    raw = _transport.request_bytes(_transport.Endpoint("http://127.0.0.1:8080"), "GET", "/m", {"X-A": "a\tb"})
+    raw = _windows_transport.request_bytes(_transport.Endpoint("http://127.0.0.1:8080"), "GET", "/m", {"X-A": "a\tb"})
     assert b"\r\nX-A: a\tb\r\n" in raw
 
 
@@ -673,7 +668,7 @@ def test_the_transport_imports_no_http_client():
 
 def test_errors_while_reading_name_the_url():
     with pytest.raises(_errors.ImdsTimeoutError) as caught:
-        _transport.read_response(_FailingPeer(socket.timeout("timed out")), "GET", URL, 64, 2.5)
+        _transport.read_response(_failing_stream(socket.timeout("timed out")), "GET", URL, 64, 2.5)
     assert caught.value.url == URL and "did not answer within 2.5 s" in str(caught.value)
     with pytest.raises(_errors.ImdsBadResponseError) as caught:
         read_bytes(b"HTTP/1.1 200 OK\r\nContent-Length: 1x\r\n\r\n")

@@ -12,7 +12,7 @@ import re
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
-from ansible_collections.imds.azure.plugins.module_utils._transport import Endpoint, request_bytes
+from ansible_collections.imds.azure.plugins.module_utils._transport import Endpoint
 from ansible_collections.imds.azure.plugins.plugin_utils._imds_action import is_windows_host
 from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport import (
     ATTEMPT_MODULE,
@@ -20,6 +20,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._windows_transport impo
     ImdsHostModuleError,
     attempt_args,
     host_transport,
+    request_bytes,
     response_from_attempt,
 )
 
