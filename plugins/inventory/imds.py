@@ -745,7 +745,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         compose = self.get_option("compose") or {}
         self._plain_compose = {n: e for n, e in compose.items() if not is_connection_variable(n)}
         self._connection_compose = {n: e for n, e in compose.items() if is_connection_variable(n) and n in allowed}
-        self._kept_elsewhere = {}  # type: dict[str, list]
+        self._kept_elsewhere: dict[str, list] = {}
         for name in compose:
             if is_connection_variable(name) and name not in allowed:
                 self._connection_refused(name)

@@ -12,7 +12,7 @@ requests under the 5 per second limit, retries what may succeed later, and turns
 every other outcome into a typed error from ``_errors``.
 """
 
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 import json
 import math
@@ -134,10 +134,10 @@ class ImdsClient:
         self._sleep = sleep
         self._transport = transport
         self._jitter = jitter
-        self._last_exchange_ended_at = None  # type: float | None
+        self._last_exchange_ended_at: Optional[float] = None
         self.requests_sent = 0
         # What a task should show as warnings, such as an api-version IMDS refused and the one that replaced it.
-        self.warnings = []  # type: list
+        self.warnings: List[str] = []
 
     # -- categories -------------------------------------------------------------------
 

@@ -28,15 +28,15 @@ class ScheduledEventsDocumentError(ValueError):
     """The scheduled events document does not have the shape IMDS documents."""
 
 
-class ScheduledEvent(object):
+class ScheduledEvent:
     """One event, with IMDS's fields checked and converted."""
 
     __slots__ = ("event_id", "event_type", "resource_type", "resources", "event_status", "not_before",
                  "description", "event_source", "duration_seconds")
 
-    def __init__(self, event_id, event_type, resource_type, resources, event_status, not_before,
-                 description=None, event_source=None, duration_seconds=None):
-        # type: (str, str, str, List[str], str, Optional[str], Optional[str], Optional[str], Optional[int]) -> None
+    def __init__(self, event_id: str, event_type: str, resource_type: str, resources: List[str], event_status: str,
+                 not_before: Optional[str], description: Optional[str] = None, event_source: Optional[str] = None,
+                 duration_seconds: Optional[int] = None) -> None:
         self.event_id = event_id
         self.event_type = event_type
         self.resource_type = resource_type
@@ -48,24 +48,20 @@ class ScheduledEvent(object):
         self.duration_seconds = duration_seconds
 
     @property
-    def pending(self):
-        # type: () -> bool
+    def pending(self) -> bool:
         return self.event_status == STATUS_SCHEDULED
 
-    def concerns(self, vm_name):
-        # type: (str) -> bool
+    def concerns(self, vm_name: str) -> bool:
         return vm_name.lower() in (r.lower() for r in self.resources)
 
-    def to_result(self, vm_name=None):
-        # type: (Optional[str]) -> dict
+    def to_result(self, vm_name: Optional[str] = None) -> dict:
         result = dict((name, getattr(self, name)) for name in self.__slots__)
         if vm_name is not None:
             result["this_vm"] = self.concerns(vm_name)
         return result
 
 
-def rfc1123_to_iso(value, field="NotBefore"):
-    # type: (str, str) -> Optional[str]
+def rfc1123_to_iso(value: str, field: str = "NotBefore") -> Optional[str]:
     """``Mon, 11 Apr 2026 22:26:58 GMT`` -> ``2026-04-11T22:26:58+00:00``; ``""`` (started events) -> None.
 
     IMDS's own weekday can disagree with the date (Microsoft's docs sample does); the date wins.
@@ -86,8 +82,7 @@ def rfc1123_to_iso(value, field="NotBefore"):
     return moment.isoformat()
 
 
-def _text(event, key, index, required=True):
-    # type: (dict, str, int, bool) -> Optional[str]
+def _text(event: dict, key: str, index: int, required: bool = True) -> Optional[str]:
     if key not in event and not required:
         return None
     value = event.get(key)
@@ -96,8 +91,7 @@ def _text(event, key, index, required=True):
     return value
 
 
-def _resources(event, index, api_version):
-    # type: (dict, int, str) -> List[str]
+def _resources(event: dict, index: int, api_version: str) -> List[str]:
     value = event.get("Resources")
     if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
         raise ScheduledEventsDocumentError("Events[%d].Resources is missing or not a list of names" % index)
@@ -107,8 +101,7 @@ def _resources(event, index, api_version):
     return list(value)
 
 
-def _duration(event, index):
-    # type: (dict, int) -> Optional[int]
+def _duration(event: dict, index: int) -> Optional[int]:
     if "DurationInSeconds" not in event:
         return None
     value = event["DurationInSeconds"]
@@ -117,8 +110,7 @@ def _duration(event, index):
     return value
 
 
-def parse_event(event, index, api_version):
-    # type: (object, int, str) -> ScheduledEvent
+def parse_event(event: object, index: int, api_version: str) -> ScheduledEvent:
     if not isinstance(event, dict):
         raise ScheduledEventsDocumentError("Events[%d] is not an object" % index)
     return ScheduledEvent(
@@ -134,8 +126,7 @@ def parse_event(event, index, api_version):
     )
 
 
-def parse_document(document, api_version):
-    # type: (object, str) -> tuple
+def parse_document(document: object, api_version: str) -> tuple:
     """Return ``(DocumentIncarnation, [ScheduledEvent])``."""
     if not isinstance(document, dict):
         raise ScheduledEventsDocumentError("the document is not a JSON object")
@@ -148,8 +139,8 @@ def parse_document(document, api_version):
     return incarnation, [parse_event(event, index, api_version) for index, event in enumerate(events)]
 
 
-def select(events, event_types=None, vm_name=None, event_ids=None):
-    # type: (Sequence[ScheduledEvent], Optional[Sequence[str]], Optional[str], Optional[Sequence[str]]) -> list
+def select(events: Sequence[ScheduledEvent], event_types: Optional[Sequence[str]] = None,
+           vm_name: Optional[str] = None, event_ids: Optional[Sequence[str]] = None) -> list:
     """The events of the given types, for ``vm_name`` (when given), with the given ids (when given)."""
     wanted_ids = set(i.lower() for i in event_ids) if event_ids else None
     return [event for event in events
@@ -158,20 +149,19 @@ def select(events, event_types=None, vm_name=None, event_ids=None):
             and (wanted_ids is None or event.event_id.lower() in wanted_ids)]
 
 
-class ApprovalPlan(object):
+class ApprovalPlan:
     """Which of the wanted events to approve now, which are already started, which are gone."""
 
     __slots__ = ("to_approve", "already_started", "gone")
 
-    def __init__(self, to_approve, already_started, gone):
-        # type: (List[str], List[str], List[str]) -> None
+    def __init__(self, to_approve: List[str], already_started: List[str], gone: List[str]) -> None:
         self.to_approve = to_approve
         self.already_started = already_started
         self.gone = gone
 
 
-def plan_approval(events, wanted_ids=None, matched=None):
-    # type: (Sequence[ScheduledEvent], Optional[Sequence[str]], Optional[Sequence[ScheduledEvent]]) -> ApprovalPlan
+def plan_approval(events: Sequence[ScheduledEvent], wanted_ids: Optional[Sequence[str]] = None,
+                  matched: Optional[Sequence[ScheduledEvent]] = None) -> ApprovalPlan:
     """Approve ``wanted_ids`` if given, else the ``matched`` events; approving twice or too late is no error."""
     by_id = dict((event.event_id.lower(), event) for event in events)
     if wanted_ids:

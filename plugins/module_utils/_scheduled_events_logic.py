@@ -39,7 +39,7 @@ class WaitTimeout(Exception):
     """``wait_for`` did not come true within ``wait_timeout``."""
 
 
-class EventsReader(object):
+class EventsReader:
     """Reads and filters the scheduled events document as the module options say."""
 
     def __init__(self, client, params):
