@@ -22,9 +22,16 @@ import hashlib
 import hmac
 import json
 
-from cryptography.hazmat.primitives import hashes, padding as block_padding
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from ansible.errors import AnsibleError
+
+try:
+    from cryptography.hazmat.primitives import hashes, padding as block_padding
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+except ImportError as exc:  # ansible-core depends on it, but a stripped-down controller may lack it
+    CRYPTOGRAPHY_IMPORT_ERROR: ImportError | None = exc
+else:
+    CRYPTOGRAPHY_IMPORT_ERROR = None
 
 from ansible_collections.imds.azure.plugins.module_utils._seal import (
     CBC_CIPHER,
@@ -51,6 +58,10 @@ class SealingKey:
     """An RSA 2048 key pair for one task: the public half goes to the host, the private half never leaves."""
 
     def __init__(self) -> None:
+        if CRYPTOGRAPHY_IMPORT_ERROR is not None:
+            raise AnsibleError("Secret answers (identity tokens, user data) are sealed on the host and opened here, which "
+                               "needs the Python package cryptography on the controller (pip install cryptography): %s"
+                               % CRYPTOGRAPHY_IMPORT_ERROR)
         self._private = rsa.generate_private_key(public_exponent=PUBLIC_EXPONENT, key_size=MODULUS_BYTES * 8)
 
     @property
