@@ -29,7 +29,7 @@ ansible-galaxy collection install --no-deps -p "$work/collections" "$tarball" >&
 ansible-builder introspect --sanitize --write-pip "$work/python.txt" --write-bindep "$work/bindep.txt" \
     "$work/collections" >&2
 missing=()
-for package in redis cryptography asn1crypto requests; do
+for package in redis cryptography asn1crypto; do
     grep -qi "^$package" "$work/python.txt" || missing+=("$package (requirements.txt)")
 done
 grep -q "^ca-certificates" "$work/bindep.txt" || missing+=("ca-certificates (bindep.txt)")
