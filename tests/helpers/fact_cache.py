@@ -46,12 +46,25 @@ def entry_text(facts, layout: str = LAYOUT) -> str:
 
 
 def _with_unsafe_markers(value):
-    """ansible-core before 2.19 caches facts from modules as unsafe: each string as {"__ansible_unsafe": s}."""
-    if isinstance(value, dict):
-        return {k: _with_unsafe_markers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_with_unsafe_markers(v) for v in value]
-    return {"__ansible_unsafe": value} if isinstance(value, str) else value
+    """ansible-core before 2.19 caches facts from modules as unsafe: each string as {"__ansible_unsafe": s}.
+
+    Without recursion, so a hostile 600-deep fact can be written in the older layout too.
+    """
+    root = [value]
+    stack = [(root, 0)]
+    while stack:
+        container, key = stack.pop()
+        item = container[key]
+        if isinstance(item, dict):
+            copy = dict(item)
+            stack.extend((copy, name) for name in copy)
+        elif isinstance(item, list):
+            copy = list(item)
+            stack.extend((copy, index) for index in range(len(copy)))
+        else:
+            copy = {"__ansible_unsafe": item} if isinstance(item, str) else item
+        container[key] = copy
+    return root[0]
 
 
 _WRITER = """
