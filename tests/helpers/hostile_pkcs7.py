@@ -16,14 +16,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import AuthorityInformationAccessOID, NameOID
 
-
-def tlv(tag: int, content: bytes) -> bytes:
-    """One DER element (definite length)."""
-    size = len(content)
-    if size < 0x80:
-        return bytes([tag, size]) + content
-    digits = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(digits)]) + digits + content
+# One DER element (definite length): the emulator's own encoder, which its signed documents use too.
+from azure_imds_emulator.stdlib_pki import tlv
 
 
 def rebuild(signature_b64: str, certificates: bytes | None = None, signer_info: bytes | None = None) -> str:
