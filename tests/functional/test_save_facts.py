@@ -13,6 +13,19 @@ from helpers.inventory import inventory_list, members, write_config
 HOSTILE = "{{ lookup('pipe', 'touch %s') }}"
 
 
+def failure_messages(output: str) -> str:
+    """The ``msg`` of each failed task, as text: ansible-core 2.16-2.18 print the result as JSON
+    (``\\"`` for a quote), 2.19 and later print ``msg`` as it is."""
+    messages = [output]
+    for line in output.splitlines():
+        if "FAILED! => {" in line:
+            try:
+                messages.append(json.loads(line.split("FAILED! => ", 1)[1]).get("msg", ""))
+            except ValueError:  # a result spread over several lines is printed as it is
+                pass
+    return "\n".join(messages)
+
+
 def save_facts(tmp_path, hosts_ini: str, extra_vars: list) -> tuple:
     hosts = tmp_path / "hosts.ini"
     hosts.write_text(hosts_ini)
@@ -20,7 +33,7 @@ def save_facts(tmp_path, hosts_ini: str, extra_vars: list) -> tuple:
     for extra in extra_vars:
         args += ["-e", extra]
     completed = run_command(tmp_path / "play", args)
-    return completed, completed.stdout + completed.stderr
+    return completed, failure_messages(completed.stdout + completed.stderr)
 
 
 def test_one_file_per_host_read_by_the_inventory_plugin(tmp_path, make_emulator):
@@ -88,7 +101,7 @@ def test_a_host_name_with_a_trailing_newline_is_refused(tmp_path, emulator):
     facts_dir = tmp_path / "imds-facts"
     completed = run_command(tmp_path / "play", ["ansible-playbook", "-i", str(inventory), "imds.azure.save_facts",
                                                 "-e", "imds_facts_dir=%s" % facts_dir])
-    output = completed.stdout + completed.stderr
+    output = failure_messages(completed.stdout + completed.stderr)
     assert completed.returncode == 2, output
     assert 'The host name "vm1\\n" cannot name the file' in output
     assert not facts_dir.exists() and not emulator.requests
