@@ -57,8 +57,10 @@ def test_versions_leaves_and_objects(tmp_path, emulator):
     assert run.task("missing")["result"]["error_type"] == "ImdsNotFoundError"
 
 
-def test_the_path_chooses_the_format_unless_told(tmp_path, emulator):
+def test_the_path_chooses_the_format_unless_told(tmp_path, make_emulator):
     """Leaves are read as text without format: text; objects, arrays and their elements stay JSON."""
+    # Seven tasks in a row: without the 5-per-second limit, so every request must be answered as asked.
+    emulator = make_emulator(rate_limit=None)
     tasks = "\n".join([
         info_task("leaf", path="instance/compute/vmId"),
         info_task("deep_leaf", path="instance/network/interface/0/ipv4/ipAddress/0/privateIpAddress"),
