@@ -264,6 +264,8 @@ class AiaFetcher:
         """At most MAX_BYTES, within the document's time budget even when a server trickles its answer."""
         chunks, size = [], 0
         while True:
+            if answer.isclosed():  # the whole body is in (from Python 3.13 its socket is closed by then)
+                return b"".join(chunks)
             timeout = self._remaining()  # raises once the budget is spent
             sock.settimeout(timeout)  # so no read outlasts it
             try:
