@@ -14,11 +14,13 @@ def importable_root() -> Path:
     """A directory holding ``ansible_collections/imds/azure`` that is this checkout.
 
     Under ansible-test the checkout already sits in such a tree; after tools/setup.sh,
-    .cache/collections has a link; otherwise a link in a temporary directory, removed at exit.
+    .cache/collections has a link (used when it leads here); otherwise a link in a temporary directory, removed at exit.
     """
     if paths.ROOT.parent.name == "imds" and paths.ROOT.parent.parent.name == "ansible_collections":
         return paths.ROOT.parents[2]
-    if (paths.COLLECTIONS_PATH / "ansible_collections" / "imds" / "azure").exists():
+    linked = paths.COLLECTIONS_PATH / "ansible_collections" / "imds" / "azure"
+    # Only a link to this very checkout: one left pointing at another worktree would test that one's code.
+    if linked.exists() and linked.resolve() == paths.ROOT.resolve():
         return paths.COLLECTIONS_PATH
     temporary = Path(tempfile.mkdtemp(prefix="imds-azure-collection-"))
     atexit.register(shutil.rmtree, temporary, True)

@@ -51,7 +51,12 @@ def missing_shared(path) -> None:
 
 def require_collections() -> None:
     """Fail the calling test: ansible-playbook tests need the collections that tools/setup.sh unpacks."""
-    if not (COLLECTIONS_PATH / "ansible_collections" / "imds" / "azure").exists():
+    linked = COLLECTIONS_PATH / "ansible_collections" / "imds" / "azure"
+    if not linked.exists():
         import pytest  # pylint: disable=import-outside-toplevel
         pytest.fail("needs the collections of the set-up (%s is missing): run `bash tools/setup.sh` or any "
                     "`make` target" % (COLLECTIONS_PATH / "ansible_collections"), pytrace=False)
+    if linked.resolve() != ROOT.resolve():  # ansible-playbook would run another checkout's collection
+        import pytest  # pylint: disable=import-outside-toplevel
+        pytest.fail("%s leads to %s, not to this checkout (%s): run `bash tools/setup.sh` here to relink it"
+                    % (linked, linked.resolve(), ROOT), pytrace=False)
