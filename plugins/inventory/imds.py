@@ -269,7 +269,8 @@ notes:
     that names itself C(s1_db1) in a 2.18 cache cannot replace C(db1). When both layouts hold a host, the
     entry written last wins where the cache records the time (file caches), otherwise the 2.19 one.
     community.general.redis is read through its client, read-only (its plugin's own reads drop expired and
-    missing keys)."
+    missing keys). ansible-core 2.18 and earlier still do that themselves when C(ansible-inventory --list) or a
+    play looks up each host's facts; C(--graph) and 2.19 and later do not."
   - "An unreadable or malformed cache entry or file (or one in a layout this plugin cannot read) produces a
     warning naming the host and where it was read from, and the other hosts still load; with O(strict=true)
     it is an error instead. Host names, paths and any text a record carries are shortened and stripped of
