@@ -18,9 +18,7 @@ def importable_root() -> Path:
     """
     if paths.ROOT.parent.name == "imds" and paths.ROOT.parent.parent.name == "ansible_collections":
         return paths.ROOT.parents[2]
-    linked = paths.COLLECTIONS_PATH / "ansible_collections" / "imds" / "azure"
-    # Only a link to this very checkout: one left pointing at another worktree would test that one's code.
-    if linked.exists() and linked.resolve() == paths.ROOT.resolve():
+    if paths.collection_linked_here():
         return paths.COLLECTIONS_PATH
     temporary = Path(tempfile.mkdtemp(prefix="imds-azure-collection-"))
     atexit.register(shutil.rmtree, temporary, True)

@@ -25,6 +25,8 @@ FIELD_SAMPLES = SHARED / "field-samples"
 SPEC = SHARED / "spec" / "imds-2023-07-01.json"
 CACHE = ROOT / ".cache"
 COLLECTIONS_PATH = CACHE / "collections"
+# tools/setup.sh links this checkout here, as the collection ansible-playbook and the unit tests load.
+LINKED_COLLECTION = COLLECTIONS_PATH / "ansible_collections" / "imds" / "azure"
 NETGUARD_DIR = TESTS / "netguard"
 CALLBACK_DIR = TESTS / "helpers" / "callback_plugins"
 EMULATOR_SERVE = [str(Path(sys.executable).parent / "azure-imds-emulator"), "serve"]
@@ -51,12 +53,16 @@ def missing_shared(path) -> None:
 
 def require_collections() -> None:
     """Fail the calling test: ansible-playbook tests need the collections that tools/setup.sh unpacks."""
-    linked = COLLECTIONS_PATH / "ansible_collections" / "imds" / "azure"
-    if not linked.exists():
+    if not LINKED_COLLECTION.exists():
         import pytest  # pylint: disable=import-outside-toplevel
         pytest.fail("needs the collections of the set-up (%s is missing): run `bash tools/setup.sh` or any "
                     "`make` target" % (COLLECTIONS_PATH / "ansible_collections"), pytrace=False)
-    if linked.resolve() != ROOT.resolve():  # ansible-playbook would run another checkout's collection
+    if not collection_linked_here():  # ansible-playbook would run another checkout's collection
         import pytest  # pylint: disable=import-outside-toplevel
         pytest.fail("%s leads to %s, not to this checkout (%s): run `bash tools/setup.sh` here to relink it"
-                    % (linked, linked.resolve(), ROOT), pytrace=False)
+                    % (LINKED_COLLECTION, LINKED_COLLECTION.resolve(), ROOT), pytrace=False)
+
+
+def collection_linked_here() -> bool:
+    """The set-up's link exists and leads to this checkout (one copied from another worktree leads there)."""
+    return LINKED_COLLECTION.exists() and LINKED_COLLECTION.resolve() == ROOT.resolve()
