@@ -594,7 +594,7 @@ def _missing_certificate_hint(path: list, roots: list, aia_enabled: bool) -> str
     if top.issuer == top.subject and top not in roots:
         return (". Missing root: the chain ends at %s, which is not a trusted root; add it to ca_path if you trust "
                 "it (AIA downloads and intermediates_path never make a certificate trusted)" % _subject(top))
-    if top.issuer in {root.subject for root in roots} or top.issuer == top.subject:
+    if _path_complete(path, roots):
         return ""
     issuer = excerpt(top.issuer.rfc4514_string(), 160)
     if len(path) == 1:

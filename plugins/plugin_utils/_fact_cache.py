@@ -35,7 +35,7 @@ import re
 import time
 
 from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import FactRecordError, decoded_json
-from ansible_collections.imds.azure.plugins.plugin_utils._json_files import MAX_FILE_BYTES
+from ansible_collections.imds.azure.plugins.plugin_utils._json_files import MAX_FILE_BYTES, read_capped
 
 PAYLOAD_KEY = "__payload__"
 SUPPORTED_SCHEMA = "1"
@@ -249,10 +249,5 @@ class FactCacheReader:
         return facts_of(entry, self.backend.get(entry.key))
 
     def _file_text(self, entry: CacheEntry) -> bytes:
-        path = self.path(entry)
-        with open(path, "rb") as handle:
-            # The size first: read(MAX + 1) would allocate that much for every entry.
-            if os.fstat(handle.fileno()).st_size > MAX_FILE_BYTES:
-                raise FactRecordError("the entry is more than %d bytes, far more than any host's facts"
-                                      % MAX_FILE_BYTES)
-            return handle.read()
+        return read_capped(self.path(entry), "the entry is more than %(limit)d bytes, far more than any host's facts",
+                           MAX_FILE_BYTES)

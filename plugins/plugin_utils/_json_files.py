@@ -40,11 +40,17 @@ def host_of_file(file_path: str) -> str:
     return name[:-len(".json")] if name.endswith(".json") else name
 
 
+def read_capped(path: str, too_large: str, max_bytes: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``path``, or FactRecordError(``too_large`` % {size, limit}) when it holds more than ``max_bytes``."""
+    with open(path, "rb") as handle:
+        # The size first: read(max_bytes + 1) would allocate that much for every file.
+        size = os.fstat(handle.fileno()).st_size
+        if size > max_bytes:
+            raise FactRecordError(too_large % {"size": size, "limit": max_bytes})
+        return handle.read()
+
+
 def read_json_file(path: str, max_bytes: int = MAX_FILE_BYTES):
     """The decoded JSON of ``path`` (plain ``json``: no template trust), or FactRecordError saying what is wrong."""
-    size = os.path.getsize(path)
-    if size > max_bytes:
-        raise FactRecordError("the file is %d bytes, more than the %d an IMDS document can be" % (size, max_bytes))
-    with open(path, "rb") as handle:
-        raw = handle.read()
+    raw = read_capped(path, "the file is %(size)d bytes, more than the %(limit)d an IMDS document can be", max_bytes)
     return decoded_json(raw, "the file")
