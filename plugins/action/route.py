@@ -95,9 +95,10 @@ class ActionModule(ActionBase):
         try:
             runtime = WindowsBackend(host) if windows else LinuxIpBackend(host)
             routes = runtime.read()
-            if windows:
-                result["cluster_membership"] = _membership(runtime, args["scope"])
-            skip = _out_of_scope(args["scope"], runtime if windows else None)
+            membership = _membership(runtime, args["scope"]) if windows else None
+            if membership is not None:
+                result["cluster_membership"] = membership
+            skip = _out_of_scope(args["scope"], membership)
             if skip:
                 result.update(skipped=True, skip_reason=skip, msg=skip)
                 return result
@@ -168,14 +169,16 @@ class ActionModule(ActionBase):
                                                                       plan["gateway"] or "on-link", detail))
 
 
-def _out_of_scope(scope: str, windows_backend) -> str:
-    """Why this host is left alone, or "" to go on."""
+def _out_of_scope(scope: str, membership) -> str:
+    """Why this host is left alone, or "" to go on; ``membership`` is ``_membership``'s answer (None off Windows)."""
     if scope == "any":
         return ""
-    if windows_backend is None:
+    if membership is None:
         return "not a Windows failover-cluster node (scope is failover_cluster): left alone"
-    member, why = windows_backend.is_cluster_member()
-    return "" if member else "not a failover-cluster member (%s): left alone; scope=any changes it anyway" % why
+    if membership["member"]:
+        return ""
+    return ("not a failover-cluster member (%s): left alone; scope=any changes it anyway"
+            % membership["reason"])
 
 
 def _membership(windows_backend, scope: str) -> dict:

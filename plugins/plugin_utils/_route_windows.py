@@ -153,8 +153,8 @@ def _ipv4_or_none(text):
 def source_address(addresses: list, index: int, gateway: str = "") -> str | None:
     """The address that names interface ``index`` (see the module docstring for the rule)."""
     mine = [a for a in addresses if a.get("InterfaceIndex") == index and _ipv4_or_none(a.get("IPAddress"))]
-    eligible = [a for a in mine if _address_fields(a)[0] == "Preferred" and not _skips_as_source(a)
-                and _address_fields(a)[1] in SOURCE_ORIGINS]
+    eligible = [(a, origin) for a, (state, origin) in ((a, _address_fields(a)) for a in mine)
+                if state == "Preferred" and not _skips_as_source(a) and origin in SOURCE_ORIGINS]
     hop = _ipv4_or_none(gateway)
 
     def holds_gateway(address: dict) -> bool:
@@ -165,8 +165,8 @@ def source_address(addresses: list, index: int, gateway: str = "") -> str | None
         return hop is not None and hop in network
 
     if eligible:
-        best = min(eligible, key=lambda a: (not holds_gateway(a), PREFIX_ORIGIN.number(_address_fields(a)[1]),
-                                            _ipv4_or_none(a["IPAddress"])))
+        best, _origin = min(eligible, key=lambda pair: (not holds_gateway(pair[0]), PREFIX_ORIGIN.number(pair[1]),
+                                                         _ipv4_or_none(pair[0]["IPAddress"])))
         return best["IPAddress"]
     if mine:
         return str(min(_ipv4_or_none(a["IPAddress"]) for a in mine))
