@@ -21,8 +21,8 @@ import urllib.request
 from urllib.parse import quote, urlsplit
 
 from . import serve
-from .events import EVENT_SOURCES, EVENT_TYPES
-from .faults import KINDS, REQUEST_ALIASES
+from .events import EVENT_SOURCES, EVENT_TYPES, REQUEST_KEYS as EVENT_KEYS
+from .faults import KINDS, REQUEST_ALIASES, REQUEST_KEYS as FAULT_KEYS
 
 CONTROL_ENV = "AZURE_IMDS_EMULATOR_CONTROL"
 TIMEOUT = 10
@@ -103,11 +103,10 @@ def run_client(args) -> int:
         return 2
     if args.command == "event":
         method, path = "POST", "/events"
-        body = _fields(args, ("EventType", "after_seconds", "NotBefore", "Resources", "DurationInSeconds",
-                              "EventSource", "Description", "EventId"))
+        body = _fields(args, EVENT_KEYS)
     elif args.command == "fault":
         method, path = "POST", "/faults"
-        body = _fields(args, ("kind", "status", "path", "count", "duration", "retry_after", "interval"))
+        body = _fields(args, tuple(key for key in FAULT_KEYS if key != "body"))  # no --body flag: JSON bodies via the API
     elif args.command == "requests":
         method, path, body = "GET", "/requests" + ("?vm=%s" % quote(args.vm) if args.vm else ""), None
     else:

@@ -17,8 +17,7 @@ from pathlib import Path
 from . import instance
 from .events import EventRequestError, check_event_request
 from .faults import fault_from_request
-from .server import API_VERSIONS
-from .server import RATE_LIMIT_MODELS
+from .server import API_VERSIONS, DEFAULT_RATE_LIMIT, RATE_LIMIT_MODELS
 
 # Compute fields of Microsoft's OpenAPI file (imds-2023-07-01.json, definition Compute), minus the
 # derived ones (tags is given as a mapping, tagsList follows from it).
@@ -328,7 +327,7 @@ def _rate_limit(value, where: str) -> tuple:
     if not isinstance(value, dict):
         raise ConfigError("%s: a mapping with keys from %s" % (where, ", ".join(RATE_LIMIT_KEYS)))
     _only_keys(value, RATE_LIMIT_KEYS, where + ".")
-    per_second = value.get("per_second", 5)
+    per_second = value.get("per_second", DEFAULT_RATE_LIMIT)
     if per_second is not None and (isinstance(per_second, bool) or not isinstance(per_second, int) or per_second < 1):
         raise ConfigError("%s.per_second: a whole number of requests, at least 1, or null (no limit)" % where)
     model = value.get("model", "arrivals")

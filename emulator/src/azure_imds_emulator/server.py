@@ -158,10 +158,6 @@ class ImdsEmulator:
         self._server = None  # type: ThreadingHTTPServer | None
         self._thread = None  # type: threading.Thread | None
 
-    @staticmethod
-    def default_versions() -> tuple:
-        return API_VERSIONS
-
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> "ImdsEmulator":
