@@ -28,12 +28,11 @@ from pathlib import Path
 from helpers import paths
 from helpers.powershell import Enum, PSObject, Refused, nodes_in, parse, unwrap
 
-CACHE = paths.TESTS.parent / ".cache"
 # ansible.windows release -> its win_powershell.ps1 (tools/setup.sh puts them there).
 RELEASES = {
-    "2.1.0": CACHE / "ansible-windows" / "2.1.0" / "ansible_collections" / "ansible" / "windows",
-    "3.3.0": CACHE / "collections" / "ansible_collections" / "ansible" / "windows",
-    "3.8.0": CACHE / "ansible-windows" / "3.8.0" / "ansible_collections" / "ansible" / "windows",
+    "2.1.0": paths.CACHE / "ansible-windows" / "2.1.0" / "ansible_collections" / "ansible" / "windows",
+    "3.3.0": paths.COLLECTIONS_PATH / "ansible_collections" / "ansible" / "windows",
+    "3.8.0": paths.CACHE / "ansible-windows" / "3.8.0" / "ansible_collections" / "ansible" / "windows",
 }
 OLDEST, NEWEST = "2.1.0", "3.8.0"
 
@@ -77,8 +76,9 @@ class Release:
                                     % (path, version))
         self.path = path
         self.text = path.read_text(encoding="utf-8-sig")
-        self.options = _options(self.text)
-        self.branches = _branches(self.text)
+        root = parse(self.text).root_node
+        self.options = _options(root)
+        self.branches = _branches(root)
 
     def default(self, option: str):
         return self.options[option].get("default")
@@ -261,9 +261,8 @@ def _literal(node):
     return text
 
 
-def _options(text: str) -> dict:
+def _options(root) -> dict:
     """The module's option spec: name -> {type, default, choices, required}, from ``$spec = @{ options = @{ } }``."""
-    root = parse(text).root_node
     for assignment in nodes_in(root, "assignment_expression"):
         if assignment.named_children[0].text.decode().strip() != "$spec":
             continue
@@ -278,9 +277,8 @@ def _options(text: str) -> dict:
     raise UnknownRelease("no $spec in win_powershell.ps1")
 
 
-def _branches(text: str) -> list:
+def _branches(root) -> list:
     """The rule names of Convert-OutputObject's process block, in order."""
-    root = parse(text).root_node
     functions = [f for f in nodes_in(root, "function_statement")
                  if any(c.text.decode() == "Convert-OutputObject" for c in f.named_children)]
     if len(functions) != 1:

@@ -29,8 +29,8 @@ COLLECTIONS_PATH = CACHE / "collections"
 LINKED_COLLECTION = COLLECTIONS_PATH / "ansible_collections" / "imds" / "azure"
 NETGUARD_DIR = TESTS / "netguard"
 CALLBACK_DIR = TESTS / "helpers" / "callback_plugins"
-EMULATOR_SERVE = [str(Path(sys.executable).parent / "azure-imds-emulator"), "serve"]
 VENV_BIN = Path(sys.executable).parent
+EMULATOR_SERVE = [str(VENV_BIN / "azure-imds-emulator"), "serve"]
 PYTHON = sys.executable
 # Set by `make pytest` and the matrix: a missing piece fails the test instead of skipping it.
 STRICT_ENV = "IMDS_AZURE_TESTS_STRICT"
