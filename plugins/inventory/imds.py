@@ -572,10 +572,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _problem(self, host: str, origin: str, reason: str) -> None:
         shown = (excerpt(str(host), HOST_TEXT), excerpt(origin, PATH_TEXT), excerpt(reason, REASON_TEXT))
-        message = "skipped host %r from %s: %s" % shown
+        self._warn_or_fail("skipped host %r from %s: %s" % shown, ". The other hosts still load.")
+
+    def _warn_or_fail(self, message: str, warning_tail: str = "") -> None:
+        """``message`` as a warning (with ``warning_tail``), or as the error that strict makes of it."""
         if self._strict:
             raise AnsibleParserError(WARNING_PREFIX + message + " (strict is on, so this is an error)")
-        self._warn(message + ". The other hosts still load.")
+        self._warn(message + warning_tail)
 
     def _fact_cache_plugin(self):
         """The fact cache plugin to read: the one of fact_cache_plugin and friends, or Ansible's own."""
@@ -743,12 +746,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self._host_networks = networks_of(self.get_option("ansible_host_networks"))
         except ValueError as exc:
             raise AnsibleParserError(WARNING_PREFIX + str(exc) + ".") from exc
-        compose = self.get_option("compose") or {}
-        self._plain_compose = {n: e for n, e in compose.items() if not is_connection_variable(n)}
-        self._connection_compose = {n: e for n, e in compose.items() if is_connection_variable(n) and n in allowed}
+        self._plain_compose, self._connection_compose = {}, {}
         self._kept_elsewhere: dict[str, list] = {}
-        for name in compose:
-            if is_connection_variable(name) and name not in allowed:
+        for name, expression in (self.get_option("compose") or {}).items():
+            if not is_connection_variable(name):
+                self._plain_compose[name] = expression
+            elif name in allowed:
+                self._connection_compose[name] = expression
+            else:
                 self._connection_refused(name)
 
     def _connection_refused(self, name: str) -> None:
@@ -756,9 +761,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                    "VM could choose where and how the controller connects. Let the inventory source that lists the "
                    "VMs set it, or opt in with allow_connection_variables: [%s]%s." % (
                        name, name, " and ansible_host_networks" if name == "ansible_host" else ""))
-        if self._strict:
-            raise AnsibleParserError(WARNING_PREFIX + message + " (strict is on, so this is an error)")
-        self._warn(message)
+        self._warn_or_fail(message)
 
     def _compose_connection_variables(self, host_object, variables: dict) -> None:
         host = host_object.name
@@ -769,10 +772,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             try:
                 value = checked_value(name, self._compose(expression, variables), self._host_networks)
             except ConnectionValueError as exc:
-                message = "%s of host %r is not set: %s." % (name, host, exc)
-                if self._strict:
-                    raise AnsibleParserError(WARNING_PREFIX + message + " (strict is on, so this is an error)") from exc
-                self._warn(message)
+                self._warn_or_fail("%s of host %r is not set: %s." % (name, host, exc))
                 continue
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 # As Constructable._set_composite_vars: an expression that fails sets nothing.
