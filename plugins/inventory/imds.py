@@ -396,7 +396,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._connection_variables i
     is_connection_variable,
     networks_of,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._fact_cache import FactCacheReader
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_cache import FactCacheReader, Listing
 from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import (
     INSTANCE_VARIABLE,
     FactRecordError,
@@ -443,18 +443,18 @@ class SourceTally:
     def __init__(self, description: str) -> None:
         self.description = description
         self.read = self.hosts = self.refused = self.without_fact = self.missing = 0
-        self.expired = self.other_names = 0
-        self.other_example = ""
+        self.listing = Listing()  # the fact cache's own counts (expired, other names); empty for paths
         self.hint = ""
 
     def needs_explaining(self) -> bool:
         """Empty, or entries lost for reasons the user can act on (not: other hosts' setup-only facts)."""
-        return not self.hosts or bool(self.refused or self.missing or self.expired)
+        return not self.hosts or bool(self.refused or self.missing or self.listing.expired)
 
     def explanation(self) -> str:
+        listing = self.listing
         parts = ["%d read" % self.read]
-        if self.expired:
-            parts.append("%d older than the cache timeout and left out, as Ansible leaves them out" % self.expired)
+        if listing.expired:
+            parts.append("%d older than the cache timeout and left out, as Ansible leaves them out" % listing.expired)
         if self.without_fact:
             parts.append("%d without an azure_imds fact (facts of setup or other modules only)" % self.without_fact)
         if self.refused:
@@ -463,10 +463,10 @@ class SourceTally:
             parts.append("%d listed but gone (expired, deleted, or read with another key prefix)" % self.missing)
         text = "%s gave %d host%s: %s." % (self.description, self.hosts, "" if self.hosts == 1 else "s",
                                            "; ".join(parts))
-        if self.other_names:
+        if listing.other_names:
             text += (" %d file%s there do%s not start with the key prefix (for example %r): is the prefix right?"
-                     % (self.other_names, "" if self.other_names == 1 else "s", "es" if self.other_names == 1 else "",
-                        excerpt(self.other_example, HOST_TEXT)))
+                     % (listing.other_names, "" if listing.other_names == 1 else "s",
+                        "es" if listing.other_names == 1 else "", excerpt(listing.other_example, HOST_TEXT)))
         return text + (" " + self.hint if self.hint else "")
 
 
@@ -600,8 +600,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("imds inventory: cannot load the fact cache plugin %r: %s" % (name, exc)) from exc
         tally.description = "the fact cache (%s)" % _cache_description(name, reader.backend)
         entries = reader.entries()
-        tally.read, tally.expired = len(entries), reader.listing.expired
-        tally.other_names, tally.other_example = reader.listing.other_names, reader.listing.other_example
+        tally.read, tally.listing = len(entries), reader.listing
         records = {}
         for entry, kept in reader.read_all(entries, self._kept_of_entry):
             fact = self._fact_of_entry(reader, entry, kept, tally)
