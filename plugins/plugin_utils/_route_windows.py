@@ -165,8 +165,11 @@ def source_address(addresses: list, index: int, gateway: str = "") -> str | None
         return hop is not None and hop in network
 
     if eligible:
-        best, _origin = min(eligible, key=lambda pair: (not holds_gateway(pair[0]), PREFIX_ORIGIN.number(pair[1]),
-                                                         _ipv4_or_none(pair[0]["IPAddress"])))
+        def preference(pair: tuple) -> tuple:
+            address, origin = pair
+            return not holds_gateway(address), PREFIX_ORIGIN.number(origin), _ipv4_or_none(address["IPAddress"])
+
+        best, _origin = min(eligible, key=preference)
         return best["IPAddress"]
     if mine:
         return str(min(_ipv4_or_none(a["IPAddress"]) for a in mine))
