@@ -17,7 +17,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
 )
 
 
-def parse_routes(data, source="auto"):
+def parse_routes(data: object, source: str = "auto") -> list:
     """Route table (route print text, Get-NetRoute JSON, ip -j route JSON) to a list of routes."""
     try:
         return _parse_routes(data, source)
@@ -25,7 +25,8 @@ def parse_routes(data, source="auto"):
         raise AnsibleFilterError("imds.azure.parse_routes: %s" % exc) from exc
 
 
-def imds_route_plan(routes, metric=1, interface=None, gateway=None, state="present", persistent=None):
+def imds_route_plan(routes: object, metric: object = 1, interface: object = None, gateway: object = None,
+                    state: str = "present", persistent: object = None) -> dict:
     """Decide whether 169.254.169.254/32 needs a route, and which."""
     if not isinstance(routes, list) or not all(isinstance(r, dict) for r in routes):
         raise AnsibleFilterError("imds.azure.imds_route_plan: give the list that imds.azure.parse_routes returns")
@@ -39,7 +40,7 @@ def imds_route_plan(routes, metric=1, interface=None, gateway=None, state="prese
 
 
 def _normalised(route: dict) -> dict:
-    def number(value):
+    def number(value: object) -> int | None:
         return None if value is None else int(value)
 
     return new_route(str(route["destination"]), int(route["prefix"]), str(route.get("gateway") or ""),

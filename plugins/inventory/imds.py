@@ -396,7 +396,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._connection_variables i
     is_connection_variable,
     networks_of,
 )
-from ansible_collections.imds.azure.plugins.plugin_utils._fact_cache import FactCacheReader, Listing
+from ansible_collections.imds.azure.plugins.plugin_utils._fact_cache import CacheEntry, FactCacheReader, Listing
 from ansible_collections.imds.azure.plugins.plugin_utils._fact_records import (
     INSTANCE_VARIABLE,
     FactRecordError,
@@ -614,7 +614,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             tally.hint = GATHER_HINT
         return records
 
-    def _kept_of_entry(self, entry, outcome):
+    def _kept_of_entry(self, entry: CacheEntry, outcome: object) -> object:
         """What the plugin keeps of one entry read: its record, None (no azure_imds fact), or the exception."""
         if isinstance(outcome, Exception):
             return outcome

@@ -7,7 +7,12 @@
 
 """The logic of imds.azure.attestation_info on the host: fetch the attested document (the controller verifies)."""
 
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
+from typing import Optional
+
+import re
+
+from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, ImdsResult
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsRequestError
 from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     ModuleEntry,
     client_argument_spec,
@@ -15,6 +20,9 @@ from ansible_collections.imds.azure.plugins.module_utils._module_adapter import 
 )
 
 # Options the action plugin uses on the controller; the module accepts and ignores them.
+# Used with fullmatch: "$" would also match before a trailing newline.
+_NONCE_RE = re.compile(r"[A-Za-z0-9]{1,32}")
+
 CONTROLLER_OPTIONS = dict(
     ca_path=dict(type="path"),
     intermediates_path=dict(type="path"),
@@ -27,20 +35,30 @@ CONTROLLER_OPTIONS = dict(
 )
 
 
-def argument_spec():
+def attested_document(client: ImdsClient, nonce: Optional[str] = None) -> ImdsResult:
+    """GET /metadata/attested/document, with ``nonce`` (1 to 32 letters or digits) when given."""
+    params = {}
+    if nonce is not None:
+        if not _NONCE_RE.fullmatch(nonce):
+            raise ImdsRequestError("The attestation nonce must be 1 to 32 letters or digits, got %r." % nonce)
+        params["nonce"] = nonce
+    return client.get("attested/document", params=params)
+
+
+def argument_spec() -> dict:
     spec = client_argument_spec()
     spec.update(nonce=dict(type="str"), check_vm_id=dict(type="bool", default=True))
     spec.update(CONTROLLER_OPTIONS)
     return spec
 
 
-def run(params, check_mode, context):  # pylint: disable=unused-argument
+def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disable=unused-argument
     """The module result for validated ``params``: the attested document and the VM's own vmId; raises ImdsError.
 
     Verifying is the action plugin's job, on the controller.
     """
     client = client_from_params(params, **context)
-    answer = client.attested_document(nonce=params["nonce"])
+    answer = attested_document(client, nonce=params["nonce"])
     if not isinstance(answer.data, dict) or not isinstance(answer.data.get("signature"), str):
         raise ImdsBadResponseError("The attested document from %s has no signature." % answer.url, url=answer.url)
     vm_id = client.instance(["compute", "vmId"], text=True).text.strip() if params["check_vm_id"] else None

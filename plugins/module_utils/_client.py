@@ -14,7 +14,6 @@ every other outcome into a typed error from ``_errors``.
 
 from typing import List, Optional, Union
 
-import json
 import math
 import os
 import random
@@ -24,18 +23,14 @@ from urllib.parse import quote, urlencode
 
 from ansible_collections.imds.azure.plugins.module_utils import _answer_errors, _transport
 from ansible_collections.imds.azure.plugins.module_utils._answer_errors import loads_strict
-from ansible_collections.imds.azure.plugins.module_utils._api_versions import (
-    DEFAULT_API_VERSION,
-    DEFAULT_SCHEDULED_EVENTS_API_VERSION,
-)
+from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_API_VERSION
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
-    ImdsBadResponseError,
     ImdsError,
     ImdsRequestError,
     ImdsUnreachableError,
     excerpt,
 )
-from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for_path, version_for
+from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for_path
 from ansible_collections.imds.azure.plugins.module_utils._retry import GONE_RETRY_WINDOW, RetryState, parse_retry_after
 
 ENDPOINT_ENV_VAR = "AZURE_IMDS_ENDPOINT"
@@ -50,7 +45,6 @@ MIN_REQUEST_INTERVAL = 0.21
 
 # Used with fullmatch: "$" would also match before a trailing newline.
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9_.\-]+")
-_NONCE_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 # Every IMDS api-version is a date, YYYY-MM-DD (IMDS.md, Versions; the OpenAPI file has no other form).
 _API_VERSION_RE = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 
@@ -139,61 +133,13 @@ class ImdsClient:
         # What a task should show as warnings, such as an api-version IMDS refused and the one that replaced it.
         self.warnings: List[str] = []
 
-    # -- categories -------------------------------------------------------------------
-
     def instance(self, route=(), text: bool = False) -> ImdsResult:
-        """GET /metadata/instance[/route...]; ``text`` asks for format=text (needed for leaves)."""
+        """GET /metadata/instance[/route...]; ``text`` asks for format=text (needed for leaves).
+
+        The other categories are asked for by the one module that reads them, in its logic (``_*_logic``).
+        """
         path = ["instance"] + list(route)
         return self.get(path, params={"format": "text" if text else "json"}, expect="text" if text else "json")
-
-    def versions(self) -> list:
-        result = self.get("versions", api_version=None)
-        versions = result.data.get("apiVersions") if isinstance(result.data, dict) else None
-        if not isinstance(versions, list):
-            raise ImdsBadResponseError("IMDS /metadata/versions did not return an apiVersions list: %s"
-                                       % excerpt(json.dumps(result.data)), url=result.url)
-        return versions
-
-    def attested_document(self, nonce: Optional[str] = None) -> ImdsResult:
-        params = {}
-        if nonce is not None:
-            if not _NONCE_RE.fullmatch(nonce):
-                raise ImdsRequestError("The attestation nonce must be 1 to 32 letters or digits, got %r." % nonce)
-            params["nonce"] = nonce
-        return self.get("attested/document", params=params)
-
-    def identity_token(self, resource: str, client_id: Optional[str] = None, object_id: Optional[str] = None,
-                       msi_res_id: Optional[str] = None) -> ImdsResult:
-        identities = {"client_id": client_id, "object_id": object_id, "msi_res_id": msi_res_id}
-        chosen = {name: value for name, value in identities.items() if value}
-        if len(chosen) > 1:
-            raise ImdsRequestError("client_id, object_id and msi_res_id are mutually exclusive; got %s."
-                                   % ", ".join(sorted(chosen)))
-        if not resource:
-            raise ImdsRequestError("An identity token needs a resource, for example https://management.azure.com/.")
-        params = {"resource": resource}
-        params.update(chosen)
-        return self.get("identity/oauth2/token", params=params)
-
-    def identity_info(self) -> ImdsResult:
-        return self.get("identity/info")
-
-    def loadbalancer(self) -> ImdsResult:
-        """GET /metadata/loadbalancer, at the client's api-version if that knows it, else the newest."""
-        return self.get("loadbalancer", api_version=version_for(rule_for_path("/metadata/loadbalancer"),
-                                                                self.api_version))
-
-    def scheduled_events(self, api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
-        return self.get("scheduledevents", api_version=api_version)
-
-    def approve_scheduled_events(self, event_ids: list,
-                                 api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
-        if not event_ids or not all(isinstance(e, str) and e for e in event_ids):
-            raise ImdsRequestError("Give at least one scheduled event id (a non-empty string) to approve.")
-        body = json.dumps({"StartRequests": [{"EventId": e} for e in event_ids]}).encode("utf-8")
-        return self.request("POST", "scheduledevents", api_version=api_version, body=body, expect="any")
-
-    # -- generic request --------------------------------------------------------------
 
     def get(self, path, params: Optional[dict] = None, api_version: Optional[str] = "", expect: str = "json",
             known_versions: Optional[tuple] = None, retry_not_found: Optional[bool] = None) -> ImdsResult:

@@ -7,9 +7,12 @@
 
 """The logic of imds.azure.identity_token: one managed identity token, described without its secrets in errors."""
 
+from typing import Optional
+
 import datetime
 
-from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError
+from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, ImdsResult
+from ansible_collections.imds.azure.plugins.module_utils._errors import ImdsBadResponseError, ImdsRequestError
 from ansible_collections.imds.azure.plugins.module_utils._module_adapter import (
     ModuleEntry,
     client_argument_spec,
@@ -18,6 +21,21 @@ from ansible_collections.imds.azure.plugins.module_utils._module_adapter import 
 
 IDENTITY_API_VERSION = "2018-02-01"
 SELECTORS = ("client_id", "object_id", "msi_res_id")
+
+
+def request_token(client: ImdsClient, resource: str, client_id: Optional[str] = None, object_id: Optional[str] = None,
+                  msi_res_id: Optional[str] = None) -> ImdsResult:
+    """GET /metadata/identity/oauth2/token for ``resource``, as the one identity chosen (or the only one)."""
+    identities = {"client_id": client_id, "object_id": object_id, "msi_res_id": msi_res_id}
+    chosen = {name: value for name, value in identities.items() if value}
+    if len(chosen) > 1:
+        raise ImdsRequestError("client_id, object_id and msi_res_id are mutually exclusive; got %s."
+                               % ", ".join(sorted(chosen)))
+    if not resource:
+        raise ImdsRequestError("An identity token needs a resource, for example https://management.azure.com/.")
+    params = {"resource": resource}
+    params.update(chosen)
+    return client.get("identity/oauth2/token", params=params)
 
 
 def _integer(token: dict, key: str, url: str) -> int:
@@ -62,7 +80,7 @@ def argument_spec() -> dict:
 def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disable=unused-argument
     """The module result for validated ``params``; raises ImdsError (whose messages never quote the answer)."""
     client = client_from_params(params, **context)
-    answer = client.identity_token(params["resource"], **dict((key, params[key]) for key in SELECTORS))
+    answer = request_token(client, params["resource"], **dict((key, params[key]) for key in SELECTORS))
     result = describe_token(answer.data, answer.url, answer.api_version)
     result["changed"] = False
     return client.with_warnings(result)

@@ -7,6 +7,7 @@
 
 """The logic of imds.azure.metadata_facts: one instance read (and the load balancer, if asked) into the fact."""
 
+from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsBadResponseError,
     ImdsNotFoundError,
@@ -22,6 +23,7 @@ from ansible_collections.imds.azure.plugins.module_utils._module_adapter import 
     client_argument_spec,
     client_from_params,
 )
+from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for, version_for
 
 
 def argument_spec() -> dict:
@@ -51,10 +53,11 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
     return client.with_warnings(dict(changed=False, ansible_facts={FACT_NAME: fact}))
 
 
-def loadbalancer(client) -> dict:
+def loadbalancer(client: ImdsClient) -> dict:
     """The Standard Load Balancer object, unwrapped from IMDS's ``{"loadbalancer": {...}}``; {} when there is none."""
     try:
-        result = client.loadbalancer()
+        # The load balancer category exists from 2020-10-01: an older api_version is replaced by its newest.
+        result = client.get("loadbalancer", api_version=version_for(rule_for(("loadbalancer",)), client.api_version))
     except ImdsNotFoundError:
         return {}  # no Standard Load Balancer in front of this VM
     data = result.data

@@ -7,10 +7,13 @@
 
 """The logic of imds.azure.scheduled_events: read, wait for, and approve scheduled events."""
 
+from typing import List, Optional, Sequence
+
+import json
 import time
 
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import DEFAULT_SCHEDULED_EVENTS_API_VERSION
-from ansible_collections.imds.azure.plugins.module_utils._client import check_api_version
+from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, ImdsResult, check_api_version
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsBadRequestError,
     ImdsBadResponseError,
@@ -26,6 +29,8 @@ from ansible_collections.imds.azure.plugins.module_utils._module_adapter import 
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import rule_for, version_for_request
 from ansible_collections.imds.azure.plugins.module_utils._scheduled_events import (
     EVENT_TYPES,
+    ApprovalPlan,
+    ScheduledEvent,
     ScheduledEventsDocumentError,
     parse_document,
     plan_approval,
@@ -39,23 +44,37 @@ class WaitTimeout(Exception):
     """``wait_for`` did not come true within ``wait_timeout``."""
 
 
+def fetch_events(client: ImdsClient, api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
+    """GET /metadata/scheduledevents: the parsed document, untrusted until ``parse_document`` has read it."""
+    return client.get("scheduledevents", api_version=api_version)
+
+
+def start_events(client: ImdsClient, event_ids: List[str],
+                 api_version: str = DEFAULT_SCHEDULED_EVENTS_API_VERSION) -> ImdsResult:
+    """POST StartRequests for ``event_ids`` (approve them: IMDS may start them at once)."""
+    if not event_ids or not all(isinstance(e, str) and e for e in event_ids):
+        raise ImdsRequestError("Give at least one scheduled event id (a non-empty string) to approve.")
+    body = json.dumps({"StartRequests": [{"EventId": e} for e in event_ids]}).encode("utf-8")
+    return client.request("POST", "scheduledevents", api_version=api_version, body=body, expect="any")
+
+
 class EventsReader:
     """Reads and filters the scheduled events document as the module options say."""
 
-    def __init__(self, client, params):
+    def __init__(self, client: ImdsClient, params: dict) -> None:
         self.client = client
         self.params = params
-        self.vm_name = None
+        self.vm_name: Optional[str] = None
         self.api_version = version_for_request(rule_for(("scheduledevents",)), params["api_version"])
 
-    def this_vm_name(self):
+    def this_vm_name(self) -> str:
         if self.params["vm_name"]:
             return self.params["vm_name"]
         return self.client.instance(["compute", "name"], text=True).text.strip()
 
-    def read(self):
+    def read(self) -> tuple:
         """Return ``(incarnation, all events, matching events)``."""
-        answer = self.client.scheduled_events(api_version=self.api_version)
+        answer = fetch_events(self.client, api_version=self.api_version)
         self.api_version = answer.api_version
         try:
             incarnation, events = parse_document(answer.data, answer.api_version)
@@ -67,7 +86,7 @@ class EventsReader:
         return incarnation, events, matched
 
 
-def wait(reader, params, clock=time.monotonic, sleep=time.sleep):
+def wait(reader: EventsReader, params: dict, clock=time.monotonic, sleep=time.sleep) -> tuple:
     """Read until ``wait_for`` holds; return (incarnation, events, matched, seconds waited).
 
     The last read is at the deadline itself: with wait_timeout 3 and poll_interval 1 the reads are at
@@ -90,7 +109,7 @@ def wait(reader, params, clock=time.monotonic, sleep=time.sleep):
 MAX_EVENTS_NAMED = 5
 
 
-def describe_events(events):
+def describe_events(events: Sequence[ScheduledEvent]) -> str:
     """``Reboot C7061BAC-... for vm1, vm2`` for each event (at most MAX_EVENTS_NAMED), IMDS's text shortened."""
     named = ["%s %s for %s" % (excerpt(e.event_type, 20), excerpt(e.event_id, 40),
                                excerpt(", ".join(e.resources), 80) or "no resources") for e in events[:MAX_EVENTS_NAMED]]
@@ -99,7 +118,8 @@ def describe_events(events):
     return "; ".join(named)
 
 
-def timeout_message(params, events, matched, waited):
+def timeout_message(params: dict, events: Sequence[ScheduledEvent], matched: Sequence[ScheduledEvent],
+                    waited: float) -> str:
     """Why ``wait_for`` did not come true: for ``event``, the listed events the filters left out."""
     if params["wait_for"] == "clear":
         return ("Waited %.0f s (wait_timeout) and the matching scheduled events were still listed: %s."
@@ -111,22 +131,23 @@ def timeout_message(params, events, matched, waited):
             % (message, len(events), describe_events(events)))
 
 
-def approve(client, reader, events, matched, params, check_mode):
+def approve(client: ImdsClient, reader: EventsReader, events: Sequence[ScheduledEvent],
+            matched: Sequence[ScheduledEvent], params: dict, check_mode: bool) -> ApprovalPlan:
     """POST StartRequests for what the plan says; a 400 (an event ended meanwhile) re-reads and re-plans once."""
     plan = plan_approval(events, params["event_ids"], matched)
     if not plan.to_approve or check_mode:
         return plan
     try:
-        client.approve_scheduled_events(plan.to_approve, api_version=reader.api_version)
+        start_events(client, plan.to_approve, api_version=reader.api_version)
     except ImdsBadRequestError:
         _incarnation, events, matched = reader.read()
         plan = plan_approval(events, params["event_ids"], matched)
         if plan.to_approve:
-            client.approve_scheduled_events(plan.to_approve, api_version=reader.api_version)
+            start_events(client, plan.to_approve, api_version=reader.api_version)
     return plan
 
 
-def argument_spec():
+def argument_spec() -> dict:
     spec = client_argument_spec(api_version_default=DEFAULT_SCHEDULED_EVENTS_API_VERSION)
     spec.update(
         event_types=dict(type="list", elements="str", choices=list(EVENT_TYPES), default=[]),
@@ -141,7 +162,7 @@ def argument_spec():
     return spec
 
 
-def option_problem(params):
+def option_problem(params: dict) -> Optional[str]:
     """What is wrong with the validated options that the argument spec cannot say, or None."""
     if params["poll_interval"] < MIN_POLL_INTERVAL:
         return ("poll_interval must be at least %s seconds (IMDS allows about 5 requests per second), got %s."
@@ -165,21 +186,21 @@ class ScheduledEventsTaskError(ImdsError):
     stopped the task, if one did: its type and fields stay what the failed result reports.
     """
 
-    def __init__(self, message, fields, cause=None):
+    def __init__(self, message: str, fields: dict, cause: Optional[ImdsError] = None) -> None:
         super(ScheduledEventsTaskError, self).__init__(message)
         self.fields = fields
         self.cause = cause
 
-    def __str__(self):
+    def __str__(self) -> str:
         return str(self.cause) if self.cause is not None else self.message
 
-    def to_result(self):
+    def to_result(self) -> dict:
         details = self.cause.to_result() if self.cause is not None else super(ScheduledEventsTaskError, self).to_result()
         details.update(self.fields)
         return details
 
 
-def run(params, check_mode, context):
+def run(params: dict, check_mode: bool, context: dict) -> dict:
     """The whole task for validated ``params`` (the ``ModuleEntry`` contract): the module result; raises ImdsError.
 
     On the controller for a Windows host (``context`` holds the transport), the waiting loop runs there too.

@@ -47,12 +47,12 @@ class SealError(ValueError):
     """The public key given to seal to is not an RSA 2048 modulus."""
 
 
-def mac_header(cipher):
+def mac_header(cipher: str) -> bytes:
     """What the MAC covers before the key, the IV and the data: the version and the algorithm."""
     return ("imds.azure.seal.v%d\n%s\n" % (ENVELOPE_VERSION, cipher)).encode("ascii")
 
 
-def modulus_from(public_key):
+def modulus_from(public_key: str) -> int:
     """The modulus of ``public_key`` (base64 of the 256-byte big-endian RSA 2048 modulus; exponent 65537)."""
     try:
         raw = base64.b64decode(public_key.encode("ascii"), validate=True)
@@ -63,7 +63,7 @@ def modulus_from(public_key):
     return int.from_bytes(raw, "big")
 
 
-def _mgf1_sha1(seed, length):
+def _mgf1_sha1(seed: bytes, length: int) -> bytes:
     output = b""
     counter = 0
     while len(output) < length:
@@ -72,11 +72,11 @@ def _mgf1_sha1(seed, length):
     return output[:length]
 
 
-def _xor(left, right):
+def _xor(left: bytes, right: bytes) -> bytes:
     return (int.from_bytes(left, "big") ^ int.from_bytes(right, "big")).to_bytes(len(left), "big")
 
 
-def oaep_sha1_wrap(modulus, message):
+def oaep_sha1_wrap(modulus: int, message: bytes) -> bytes:
     """RSAES-OAEP-ENCRYPT (RFC 8017 7.1.1) with SHA-1, MGF1-SHA-1 and an empty label."""
     padding = MODULUS_BYTES - len(message) - 2 * _SHA1_BYTES - 2
     if padding < 0:
@@ -89,7 +89,7 @@ def oaep_sha1_wrap(modulus, message):
     return pow(encoded, PUBLIC_EXPONENT, modulus).to_bytes(MODULUS_BYTES, "big")
 
 
-def hmac_ctr(cipher_key, data):
+def hmac_ctr(cipher_key: bytes, data: bytes) -> bytes:
     """``data`` XOR the HMAC-SHA256 counter-mode key stream of ``cipher_key`` (its own inverse)."""
     blocks = (len(data) + 31) // 32
     stream = b"".join(hmac.new(cipher_key, index.to_bytes(8, "big"), hashlib.sha256).digest()
@@ -97,7 +97,7 @@ def hmac_ctr(cipher_key, data):
     return _xor(data, stream[:len(data)]) if data else b""
 
 
-def seal(public_key, plaintext):
+def seal(public_key: str, plaintext: bytes) -> dict:
     """The envelope (dict of str) holding ``plaintext`` (bytes), readable only with the private key."""
     modulus = modulus_from(public_key)
     material = os.urandom(KEY_MATERIAL_BYTES)
@@ -114,7 +114,7 @@ def seal(public_key, plaintext):
     }
 
 
-def sealed_result(public_key, result):
+def sealed_result(public_key: str, result: dict) -> dict:
     """The module result that crosses the connection in place of ``result``: only ``changed`` stays outside."""
     plaintext = json.dumps(result, sort_keys=True, separators=(",", ":")).encode("utf-8")
     return {"changed": bool(result.get("changed", False)), "sealed": seal(public_key, plaintext)}

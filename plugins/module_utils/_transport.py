@@ -262,7 +262,7 @@ def _read_line(stream) -> bytes:
     return line
 
 
-def _read_head(stream):
+def _read_head(stream) -> tuple:
     """Status, reason and headers of the final answer; interim 1xx answers are skipped."""
     while True:
         line = _read_line(stream)

@@ -28,6 +28,8 @@ repeat what a server answered.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import base64
 import hashlib
 import http.client
@@ -152,7 +154,7 @@ def open_socket(address: str, port: int, timeout: float) -> socket.socket:
 class _PinnedHTTPConnection(http.client.HTTPConnection):
     """HTTP to the address that was checked; the Host header still names the host."""
 
-    def __init__(self, host, port, address, connect, timeout):
+    def __init__(self, host: str, port: int, address: str, connect: Callable, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout)
         self._address, self._connect = address, connect
 
@@ -163,7 +165,7 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     """HTTPS to the address that was checked; SNI and the certificate check use the host name."""
 
-    def __init__(self, host, port, address, connect, timeout):
+    def __init__(self, host: str, port: int, address: str, connect: Callable, timeout: float) -> None:
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
         self._address, self._connect = address, connect
 

@@ -75,7 +75,7 @@ def decode_plain(text: str | bytes):
     return decoded_json(text, "the entry", _without_unsafe_markers)
 
 
-def plain_values(value):
+def plain_values(value: object) -> object:
     """Values a cache plugin decoded itself (redis before 2.19 gives AnsibleUnsafeText): as plain data."""
     if isinstance(value, dict):
         if len(value) == 1 and _UNSAFE_KEY in value:

@@ -143,7 +143,7 @@ def _list(value) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _ipv4_or_none(text):
+def _ipv4_or_none(text: object) -> ipaddress.IPv4Address | None:
     try:
         return ipaddress.IPv4Address(text)
     except (ValueError, TypeError):

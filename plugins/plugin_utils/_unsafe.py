@@ -26,7 +26,7 @@ def _has_data_tagging(version: str) -> bool:
 HAS_DATA_TAGGING = _has_data_tagging(ANSIBLE_VERSION)
 
 if HAS_DATA_TAGGING:
-    def mark_unsafe(value):
+    def mark_unsafe(value: object) -> object:
         """Plain decoded data is untrusted on this ansible-core already."""
         return value
 else:  # pragma: no cover - exercised by the matrix on ansible-core 2.16-2.18

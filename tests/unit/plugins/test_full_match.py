@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _client, _errors
+from ansible_collections.imds.azure.plugins.module_utils._attestation_info_logic import attested_document
 from ansible_collections.imds.azure.plugins.plugin_utils import (
     _fact_records,
     _group_names,
@@ -48,7 +49,7 @@ def test_route_metrics_are_whole_values():
 
 @pytest.mark.parametrize("call", [lambda: _client.metadata_path("instance/compute\n"),
                                   lambda: _client.metadata_path(["instance", "compute\n"]),
-                                  lambda: _client.ImdsClient(endpoint="http://127.0.0.1:9").attested_document("abc\n")])
+                                  lambda: attested_document(_client.ImdsClient(endpoint="http://127.0.0.1:9"), "abc\n")])
 def test_client_paths_and_nonces_are_whole_values(call):
     with pytest.raises(_errors.ImdsRequestError):
         call()

@@ -8,6 +8,9 @@ import json
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _client, _errors, _transport
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path, resolve_endpoint
+from ansible_collections.imds.azure.plugins.module_utils._attestation_info_logic import attested_document
+from ansible_collections.imds.azure.plugins.module_utils._identity_token_logic import request_token
+from ansible_collections.imds.azure.plugins.module_utils._scheduled_events_logic import fetch_events, start_events
 from azure_imds_emulator.faults import Fault
 from helpers.ports import free_port
 
@@ -49,20 +52,20 @@ def test_route_parameters_and_text_leaves(emulator):
 
 def test_every_category(emulator):
     client = ImdsClient(endpoint=emulator.url)
-    assert "2025-04-07" in client.versions()
+    assert "2025-04-07" in client.get("versions", api_version=None).data["apiVersions"]
     assert emulator.requests[-1].query == []  # /versions takes no api-version
-    attested = client.attested_document(nonce="abc123").data
+    attested = attested_document(client, nonce="abc123").data
     assert attested["encoding"] == "pkcs7" and attested["signature"]
-    token = client.identity_token("https://management.azure.com/").data
+    token = request_token(client, "https://management.azure.com/").data
     assert token["resource"] == "https://management.azure.com/" and token["token_type"] == "Bearer"
-    assert client.identity_info().data == {"tenantId": emulator.tenant_id}
-    assert "loadbalancer" in client.loadbalancer().data
+    assert client.get("identity/info").data == {"tenantId": emulator.tenant_id}
+    assert "loadbalancer" in client.get("loadbalancer").data
     event = emulator.events.schedule("Freeze")
-    document = client.scheduled_events().data
+    document = fetch_events(client).data
     assert [e["EventId"] for e in document["Events"]] == [event["EventId"]]
     assert emulator.requests[-1].query == [("api-version", "2020-07-01")]
-    client.approve_scheduled_events([event["EventId"]])
-    after = client.scheduled_events().data
+    start_events(client, [event["EventId"]])
+    after = fetch_events(client).data
     assert after["DocumentIncarnation"] == document["DocumentIncarnation"] + 1
     assert after["Events"][0]["EventStatus"] == "Started"
     post = [r for r in emulator.requests if r.method == "POST"]
@@ -70,10 +73,10 @@ def test_every_category(emulator):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda c: c.attested_document(nonce="has space"), "nonce"),
-    (lambda c: c.identity_token("r", client_id="a", object_id="b"), "mutually exclusive"),
-    (lambda c: c.identity_token(""), "resource"),
-    (lambda c: c.approve_scheduled_events([]), "event id"),
+    (lambda c: attested_document(c, nonce="has space"), "nonce"),
+    (lambda c: request_token(c, "r", client_id="a", object_id="b"), "mutually exclusive"),
+    (lambda c: request_token(c, ""), "resource"),
+    (lambda c: start_events(c, []), "event id"),
     (lambda c: c.get("instance", params={"api-version": "x"}), "api_version option"),
     (lambda c: c.get("../etc/passwd"), "Invalid IMDS path segment"),
 ])
@@ -229,7 +232,7 @@ def test_method_not_allowed_from_the_emulator(emulator):
 def test_identity_404_during_start_up_is_retried(virtual, clock):
     emulator, client = virtual
     emulator.add_fault(Fault(status=404, path="/metadata/identity", count=2))
-    assert client().identity_info().data == {"tenantId": emulator.tenant_id}
+    assert client().get("identity/info").data == {"tenantId": emulator.tenant_id}
     assert [r.status for r in emulator.requests] == [404, 404, 200]
 
 

@@ -9,6 +9,9 @@ import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _client, _errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
 from ansible_collections.imds.azure.plugins.module_utils._transport import HttpResponse
+from ansible_collections.imds.azure.plugins.module_utils._attestation_info_logic import attested_document
+from ansible_collections.imds.azure.plugins.module_utils._identity_token_logic import request_token
+from ansible_collections.imds.azure.plugins.module_utils._scheduled_events_logic import fetch_events, start_events
 
 ENDPOINT = "http://127.0.0.1:8080"
 INSTANCE_URL = ENDPOINT + "/metadata/instance?api-version=2025-04-07&format=json"
@@ -73,7 +76,7 @@ def test_timeouts_reach_the_transport():
 
 def test_a_post_carries_its_json_body_and_content_type():
     client, transport, _sleeps = client_with(answer(body=b""))
-    result = client.approve_scheduled_events(["a", "b"])
+    result = start_events(client, ["a", "b"])
     call = transport.calls[0]
     assert call["method"] == "POST" and call["headers"]["Content-Type"] == "application/json"
     assert json.loads(call["body"]) == {"StartRequests": [{"EventId": "a"}, {"EventId": "b"}]}
@@ -233,14 +236,6 @@ def test_transport_errors_are_retried_then_carry_the_attempts():
     assert len(transport.calls) == 1
 
 
-def test_versions_must_be_a_list():
-    client, _transport, _sleeps = client_with(answer(body={"apiVersions": "2021-01-01"}))
-    with pytest.raises(_errors.ImdsBadResponseError, match="did not return an apiVersions list"):
-        client.versions()
-    client, transport, _sleeps = client_with(answer(body={"apiVersions": ["2021-01-01"]}))
-    assert client.versions() == ["2021-01-01"] and transport.calls[0]["path"] == "/metadata/versions"
-
-
 @pytest.mark.parametrize("params, words", [({"a": True}, "Query parameters must be names with string values"),
                                            ({"a": 1.5}, "string values"), ({"": "x"}, "string values"),
                                            ({"api-version": "x"}, "api_version option")])
@@ -259,12 +254,12 @@ def test_integer_query_values_are_sent_as_text():
 
 def test_identity_calls_send_what_they_are_given():
     client, transport, _sleeps = client_with(answer(body={"access_token": "t"}))
-    client.identity_token("https://vault.azure.net", client_id="cid")
+    request_token(client, "https://vault.azure.net", client_id="cid")
     assert transport.calls[0]["path"] == ("/metadata/identity/oauth2/token?api-version=2025-04-07&"
                                           "resource=https%3A%2F%2Fvault.azure.net&client_id=cid")
-    client.attested_document(nonce="abc123")
+    attested_document(client, nonce="abc123")
     assert transport.calls[1]["path"] == "/metadata/attested/document?api-version=2025-04-07&nonce=abc123"
-    client.loadbalancer()
+    client.get("loadbalancer")
     assert transport.calls[2]["path"] == "/metadata/loadbalancer?api-version=2025-04-07"
 
 
@@ -361,13 +356,13 @@ def test_whole_messages_of_answers_that_are_not_imds(response, expected):
 
 
 @pytest.mark.parametrize("call, expected", [
-    (lambda c: c.attested_document(nonce=""), "The attestation nonce must be 1 to 32 letters or digits, got ''."),
-    (lambda c: c.attested_document(nonce="a" * 33), "The attestation nonce must be 1 to 32 letters or digits, got '%s'."
+    (lambda c: attested_document(c, nonce=""), "The attestation nonce must be 1 to 32 letters or digits, got ''."),
+    (lambda c: attested_document(c, nonce="a" * 33), "The attestation nonce must be 1 to 32 letters or digits, got '%s'."
      % ("a" * 33)),
-    (lambda c: c.identity_token("r", object_id="o", msi_res_id="m"),
+    (lambda c: request_token(c, "r", object_id="o", msi_res_id="m"),
      "client_id, object_id and msi_res_id are mutually exclusive; got msi_res_id, object_id."),
-    (lambda c: c.identity_token(""), "An identity token needs a resource, for example https://management.azure.com/."),
-    (lambda c: c.approve_scheduled_events(["a", ""]),
+    (lambda c: request_token(c, ""), "An identity token needs a resource, for example https://management.azure.com/."),
+    (lambda c: start_events(c, ["a", ""]),
      "Give at least one scheduled event id (a non-empty string) to approve."),
     (lambda c: c.get(""), "The IMDS path is empty. Give a path under /metadata/, for example instance or versions."),
     (lambda c: c.get("instance/.."), "Invalid IMDS path segment '..' in 'instance/..': use letters, digits, '_', '.', "
@@ -431,7 +426,7 @@ def test_400_listing_versions_without_naming_the_api_version():
 def test_scheduled_events_fall_back_among_their_own_versions():
     refusal = answer(400, {"error": "api-version is invalid", "newest-versions": ["2024-07-17", "2019-01-01"]})
     client, transport, _sleeps = client_with(refusal, answer(body={"Events": []}))
-    result = client.scheduled_events(api_version="2099-01-01")
+    result = fetch_events(client, api_version="2099-01-01")
     assert result.api_version == "2019-01-01"
     assert transport.calls[1]["path"] == "/metadata/scheduledevents?api-version=2019-01-01"
 
@@ -454,31 +449,22 @@ def test_statuses_beyond_599_are_unexpected():
     assert caught.value.body == b"odd" and len(transport.calls) == 1
 
 
-@pytest.mark.parametrize("data, shown", [({"apiVersions": 5}, '{"apiVersions": 5}'), (["2021-01-01"], '["2021-01-01"]')])
-def test_versions_that_are_no_list_in_full(data, shown):
-    client, _transport, _sleeps = client_with(answer(body=data))
-    with pytest.raises(_errors.ImdsBadResponseError) as caught:
-        client.versions()
-    assert str(caught.value) == "IMDS /metadata/versions did not return an apiVersions list: %s" % shown
-    assert caught.value.url == ENDPOINT + "/metadata/versions"
-
-
 def test_identity_tokens_retry_404_during_start_up():
     client, transport, sleeps = client_with(answer(404, {"error": "not yet"}), answer(body={"access_token": "t"}))
-    assert client.identity_token("https://management.azure.com/").data == {"access_token": "t"}
+    assert request_token(client, "https://management.azure.com/").data == {"access_token": "t"}
     assert len(transport.calls) == 2 and sleeps == [1.0]
 
 
 def test_scheduled_events_use_their_own_default_version():
     client, transport, _sleeps = client_with(answer(body={"Events": []}))
-    client.scheduled_events()
+    fetch_events(client)
     assert transport.calls[0]["path"] == "/metadata/scheduledevents?api-version=2020-07-01"
 
 
 def test_an_approval_falls_back_among_scheduled_events_versions():
     refusal = answer(400, {"error": "api-version is invalid", "newest-versions": ["2024-07-17", "2019-01-01"]})
     client, transport, _sleeps = client_with(refusal, answer(body=b""))
-    assert client.approve_scheduled_events(["e1"], api_version="2099-01-01").api_version == "2019-01-01"
+    assert start_events(client, ["e1"], api_version="2099-01-01").api_version == "2019-01-01"
     assert [c["method"] for c in transport.calls] == ["POST", "POST"]
 
 

@@ -17,6 +17,7 @@ from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
     rule_for_path,
     strip_user_data,
 )
+from ansible_collections.imds.azure.plugins.module_utils._identity_token_logic import request_token
 from azure_imds_emulator.faults import Fault
 
 
@@ -63,7 +64,7 @@ def test_client_takes_versions_and_404_retry_from_the_table(make_emulator, clock
     emulator = make_emulator(clock=clock)
     client = ImdsClient(endpoint=emulator.url, clock=clock, sleep=clock.sleep)
     emulator.add_fault(Fault(status=404, path="/metadata/identity/info", count=1))
-    assert client.identity_info().data["tenantId"]
+    assert client.get("identity/info").data["tenantId"]
     assert [r.status for r in emulator.requests] == [404, 200]
     # 404 elsewhere is final.
     with pytest.raises(_errors.ImdsNotFoundError):
@@ -81,7 +82,7 @@ def test_errors_from_identity_paths_quote_nothing(emulator, fault):
     emulator.add_fault(fault)
     client = ImdsClient(endpoint=emulator.url, max_retry_time=0)
     with pytest.raises(_errors.ImdsError) as caught:
-        client.identity_token("https://management.azure.com/")
+        request_token(client, "https://management.azure.com/")
     message = str(caught.value)
     assert "not quoted" in message and "/metadata/identity/oauth2/token" in message
     for quoted in ("examplevmname", "corporate-proxy", "Internal server error"):
@@ -92,7 +93,7 @@ def test_errors_from_identity_paths_quote_nothing(emulator, fault):
 def test_identity_not_found_is_named(make_emulator):
     emulator = make_emulator(identity=False)
     with pytest.raises(_errors.ImdsBadRequestError, match="Identity not found.*client_id, object_id or msi_res_id"):
-        ImdsClient(endpoint=emulator.url).identity_token("https://management.azure.com/")
+        request_token(ImdsClient(endpoint=emulator.url), "https://management.azure.com/")
 
 
 @pytest.mark.parametrize("path, fmt", [

@@ -13,6 +13,7 @@ import time
 import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _errors, _transport, _transport_errors
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient, metadata_path
+from ansible_collections.imds.azure.plugins.module_utils._attestation_info_logic import attested_document
 from ansible_collections.imds.azure.plugins.plugin_utils import _windows_transport
 from azure_imds_emulator.faults import Fault
 from helpers.python_probe import run_python
@@ -155,7 +156,7 @@ def test_paths_are_full_matches(path):
 
 def test_nonce_is_a_full_match(emulator):
     with pytest.raises(_errors.ImdsRequestError, match="nonce"):
-        ImdsClient(endpoint=emulator.url).attested_document(nonce="abc\n")
+        attested_document(ImdsClient(endpoint=emulator.url), nonce="abc\n")
     assert emulator.requests == []
 
 
