@@ -62,9 +62,9 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
     if not isinstance(answer.data, dict) or not isinstance(answer.data.get("signature"), str):
         raise ImdsBadResponseError("The attested document from %s has no signature." % answer.url, url=answer.url)
     vm_id = client.instance(["compute", "vmId"], text=True).text.strip() if params["check_vm_id"] else None
-    return client.with_warnings(dict(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
-                                                                           signature=answer.data["signature"]),
-                                     vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version))
+    return dict(changed=False, attested_document=dict(encoding=answer.data.get("encoding"),
+                                                      signature=answer.data["signature"]),
+                vm_id=vm_id, nonce=params["nonce"], api_version=answer.api_version)
 
 
 ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules={})

@@ -114,7 +114,7 @@ class ImdsClient:
                  max_retry_time: float = DEFAULT_MAX_RETRY_TIME,
                  max_body_bytes: int = _transport.MAX_BODY_BYTES,
                  clock=time.monotonic, sleep=time.sleep, transport=_transport.send, environ=None,
-                 jitter=random.random) -> None:
+                 jitter=random.random, warnings: Optional[List[str]] = None) -> None:
         _check_seconds("timeout", timeout, zero_allowed=False)
         _check_seconds("connect_timeout", connect_timeout, zero_allowed=False)
         _check_seconds("max_retry_time", max_retry_time, zero_allowed=True)
@@ -131,7 +131,8 @@ class ImdsClient:
         self._last_exchange_ended_at: Optional[float] = None
         self.requests_sent = 0
         # What a task should show as warnings, such as an api-version IMDS refused and the one that replaced it.
-        self.warnings: List[str] = []
+        # The caller may hand in its own list, to report them however the task ends.
+        self.warnings: List[str] = [] if warnings is None else warnings
 
     def instance(self, route=(), text: bool = False) -> ImdsResult:
         """GET /metadata/instance[/route...]; ``text`` asks for format=text (needed for leaves).
@@ -202,12 +203,6 @@ class ImdsClient:
                 self._sleep(decision.delay)
                 continue
             raise _answer_errors.http_error(response, url, version, attempts, decision.give_up_reason, rule.private)
-
-    def with_warnings(self, result: dict) -> dict:
-        """``result`` (a module result) with this client's warnings added under ``warnings``."""
-        if self.warnings:
-            result["warnings"] = list(result.get("warnings", [])) + self.warnings
-        return result
 
     def _warn(self, message: str) -> None:
         if message not in self.warnings:

@@ -83,7 +83,7 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
     answer = request_token(client, params["resource"], **dict((key, params[key]) for key in SELECTORS))
     result = describe_token(answer.data, answer.url, answer.api_version)
     result["changed"] = False
-    return client.with_warnings(result)
+    return result
 
 
 ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules=dict(mutually_exclusive=[SELECTORS]))

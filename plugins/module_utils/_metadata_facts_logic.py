@@ -50,7 +50,7 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
             url=result.url)
     if params["include_loadbalancer"]:
         fact["loadbalancer"] = loadbalancer(client)
-    return client.with_warnings(dict(changed=False, ansible_facts={FACT_NAME: fact}))
+    return dict(changed=False, ansible_facts={FACT_NAME: fact})
 
 
 def loadbalancer(client: ImdsClient) -> dict:

@@ -88,7 +88,7 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
         output["data"] = strip_user_data(result.data, segments)
     else:
         output["data"] = result.data
-    return client.with_warnings(output)
+    return output
 
 
 ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules={})

@@ -8,7 +8,7 @@
 """Adapt module options to the IMDS client, and client errors to module failures."""
 
 from collections import namedtuple
-from typing import Optional
+from typing import List, Optional, Sequence
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -22,8 +22,9 @@ from ansible_collections.imds.azure.plugins.module_utils._transport import DEFAU
 # The one contract of an imds.azure IMDS module's logic, declared in its module_utils as ``ENTRY``:
 # ``argument_spec()`` gives a fresh argument spec (validate-modules holds the module's DOCUMENTATION equal to
 # it), ``rules`` are AnsibleModule's checks beyond it (``mutually_exclusive``...), and
-# ``run(params, check_mode, context)`` returns the module result or raises ImdsError. ``context`` is {} on the
-# host; on the controller for a Windows host it holds the client's ``transport`` and the ``environ`` the
+# ``run(params, check_mode, context)`` returns the module result or raises ImdsError. ``context`` holds
+# ``warnings``, the list the run's client adds its warnings to, which the caller reports however the run
+# ends; on the controller for a Windows host also the client's ``transport`` and the ``environ`` the
 # module would have seen. The module file's main() runs it (``run_module``), and so does the action plugin
 # for Windows hosts (``plugin_utils/_imds_action``): one entry, never the module file.
 ModuleEntry = namedtuple("ModuleEntry", ["argument_spec", "run", "rules"])
@@ -43,8 +44,9 @@ def client_argument_spec(api_version_default: Optional[str] = DEFAULT_API_VERSIO
 def client_from_params(params: dict, **context) -> ImdsClient:
     """The client for validated module options.
 
-    ``context`` is for a client that runs on the controller for another host (Windows):
-    its ``transport`` and the ``environ`` the module would have seen.
+    ``context`` is the entry's (see ``ModuleEntry``): the ``warnings`` list, and for a client that runs
+    on the controller for another host (Windows) its ``transport`` and the ``environ`` the module would
+    have seen.
     """
     return ImdsClient(
         endpoint=params.get("endpoint"),
@@ -55,10 +57,9 @@ def client_from_params(params: dict, **context) -> ImdsClient:
     )
 
 
-def failure_result(error: ImdsError, **result) -> dict:
+def failure_result(error: ImdsError) -> dict:
     """The failed task result for ``error``: its message and its structured fields."""
     details = error.to_result()
-    details.update(result)
     details.update(failed=True, msg=str(error))
     return details
 
@@ -66,13 +67,13 @@ def failure_result(error: ImdsError, **result) -> dict:
 def run_module(entry: ModuleEntry) -> None:
     """A module's main: validate the options, run the entry, exit with its result or fail with its ImdsError."""
     module = AnsibleModule(argument_spec=entry.argument_spec(), supports_check_mode=True, **entry.rules)
+    warnings: List[str] = []
     try:
-        result = entry.run(module.params, module.check_mode, {})
+        result = entry.run(module.params, module.check_mode, {"warnings": warnings})
     except ImdsError as exc:
-        fail_with(module, exc)
+        fail_with(module, exc, warnings)
         return
-    for warning in result.pop("warnings", []):
-        module.warn(warning)  # exit_json(warnings=...) is deprecated from ansible-core 2.19
+    _warn_all(module, warnings)
     if module.params.get("_seal_to"):
         # The action plugin asked: the answer is secret, and only ciphertext may cross the connection.
         try:
@@ -82,10 +83,14 @@ def run_module(entry: ModuleEntry) -> None:
     module.exit_json(**result)
 
 
-def fail_with(module, error: ImdsError, **result) -> None:
-    """Fail the module with the error's message and its structured fields."""
-    details = failure_result(error, **result)
+def fail_with(module, error: ImdsError, warnings: Sequence[str] = ()) -> None:
+    """Fail the module with the error's message and its structured fields, after the run's ``warnings``."""
+    details = failure_result(error)
     del details["failed"]
-    for warning in details.pop("warnings", []):
-        module.warn(warning)
+    _warn_all(module, warnings)
     module.fail_json(**details)
+
+
+def _warn_all(module, warnings: Sequence[str]) -> None:
+    for warning in warnings:
+        module.warn(warning)  # exit_json(warnings=...) is deprecated from ansible-core 2.19

@@ -226,8 +226,7 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:
             incarnation, events, matched, waited = exc.args
             result.update(document_incarnation=incarnation, waited=waited,
                           events=[e.to_result(reader.vm_name) for e in matched])
-            raise ScheduledEventsTaskError(timeout_message(params, events, matched, waited),
-                                           client.with_warnings(result))
+            raise ScheduledEventsTaskError(timeout_message(params, events, matched, waited), result)
         if params["approve"]:
             plan = approve(client, reader, events, matched, params, check_mode)
             result.update(approved=plan.to_approve, already_started=plan.already_started, gone=plan.gone,
@@ -238,7 +237,7 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:
         raise ScheduledEventsTaskError(exc.message, result, cause=exc)
     result.update(document_incarnation=incarnation, events=[e.to_result(reader.vm_name) for e in matched],
                   waited=round(waited, 3), api_version=reader.api_version)
-    return client.with_warnings(result)
+    return result
 
 
 ENTRY = ModuleEntry(argument_spec=argument_spec, run=run, rules={})

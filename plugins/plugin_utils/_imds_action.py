@@ -133,13 +133,17 @@ def run_imds_module(action: ActionBase, module_name: str, module_args: dict, tas
     module_args, sealing = sealed_args(module_args, secret)
     entry = importlib.import_module(MODULE_UTILS + CONTROLLER_SIDE[module_name]).ENTRY
     params = _validated(module_name, entry.argument_spec(), module_args, entry.rules)
+    warnings: list[str] = []
     context = {"transport": host_transport(_attempt_runner(action, task_vars), sealing),
-               "environ": _task_environment(action)}
+               "environ": _task_environment(action), "warnings": warnings}
     with _attempts_hidden(action, secret):
         try:
-            return entry.run(params, bool(action._task.check_mode), context)  # pylint: disable=protected-access
+            result = entry.run(params, bool(action._task.check_mode), context)  # pylint: disable=protected-access
         except ImdsError as exc:
-            return failure_result(exc)
+            result = failure_result(exc)
+    if warnings:
+        result["warnings"] = list(result.get("warnings", [])) + warnings
+    return result
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from azure_imds_emulator.faults import Fault
 from helpers import paths
 from helpers.ansible_runner import module_play, run_playbook
 
@@ -38,3 +39,16 @@ def test_vm_without_standard_load_balancer(tmp_path, make_emulator):
     azure_imds = fact(gather(tmp_path, emulator, "include_loadbalancer: true"))
     assert azure_imds["loadbalancer"] == {} and azure_imds["compute"]["name"] == "examplevmname"
     assert [r.status for r in emulator.requests_to("/metadata/loadbalancer")] == [404]
+
+
+def test_a_version_fallback_is_reported_when_a_later_request_fails(tmp_path, make_emulator):
+    """The instance read falls back to an older api-version (a warning), then the load balancer read fails:
+    the task fails with the load balancer's error and still shows the warning, once."""
+    from azure_imds_emulator.server import API_VERSIONS  # pylint: disable=import-outside-toplevel
+    emulator = make_emulator(supported_versions=tuple(v for v in API_VERSIONS if v <= "2021-02-01"))
+    emulator.add_fault(Fault(status=403, path="/metadata/loadbalancer"))
+    run = gather(tmp_path, emulator, "include_loadbalancer: true")
+    assert run.rc != 0 and run.task("gather")["status"] == "failed", run.output
+    assert run.task("gather")["result"]["url"].startswith(emulator.url + "/metadata/loadbalancer")
+    output = " ".join((run.stdout + run.stderr).split())
+    assert output.count("IMDS refused api-version 2025-04-07 at /metadata/instance (400)") == 1, run.output

@@ -13,6 +13,7 @@ import json
 import re
 
 import pytest
+from azure_imds_emulator.faults import Fault
 from azure_imds_emulator.server import API_VERSIONS
 from helpers import paths
 from helpers.ansible_runner import run_command, run_playbook
@@ -68,6 +69,20 @@ def test_version_negotiation_alike(tmp_path, windows_collections, pair):
     seen = assert_same(run, emulators)
     assert seen["ansible_facts"]["azure_imds"]["api_version"] == "2023-07-01"
     assert [r.status for r in emulators["win1"].requests] == [400, 200]
+
+
+def test_a_fallback_warning_survives_a_later_failure_on_windows(tmp_path, windows_collections, make_emulator):
+    """On win1 only, the instance read falls back (a warning), then the load balancer read fails: the
+    task fails with the load balancer's error and the warning is still shown, once."""
+    emulators = {"lin1": make_emulator(),
+                 "win1": make_emulator(supported_versions=tuple(v for v in API_VERSIONS if v <= "2023-07-01"))}
+    emulators["win1"].add_fault(Fault(status=403, path="/metadata/loadbalancer"))
+    run = run_both(tmp_path, windows_collections, emulators, options="include_loadbalancer: true")
+    assert run.task("gather", "lin1")["status"] == "ok", run.output
+    failed = outcome(run, "win1", emulators["win1"].url)
+    assert failed["task_status"] == "failed" and failed["error_type"] == "ImdsAccessDeniedError", run.output
+    output = " ".join((run.stdout + run.stderr).split())
+    assert output.count("IMDS refused api-version 2025-04-07 at /metadata/instance (400)") == 1, run.output
 
 
 def test_a_version_fallback_warns_on_windows_too(tmp_path, windows_collections, make_emulator):
