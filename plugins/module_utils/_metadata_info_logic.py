@@ -7,6 +7,8 @@
 
 """The logic of imds.azure.metadata_info: one read of any IMDS path, as the path table allows."""
 
+from typing import Sequence
+
 from ansible_collections.imds.azure.plugins.module_utils._client import metadata_path
 from ansible_collections.imds.azure.plugins.module_utils._errors import (
     ImdsApiVersionError,
@@ -20,13 +22,42 @@ from ansible_collections.imds.azure.plugins.module_utils._module_adapter import 
 )
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
     SECRET_USER_DATA,
-    format_for,
-    may_be_leaf,
+    PathRule,
     rule_for,
     segments_of,
     strip_user_data,
     version_for_request,
 )
+
+
+# Keys of the instance document whose value is an object or an array (Microsoft's OpenAPI file for
+# 2023-07-01 and the 2025-04-07 documentation sample). Below compute and network every other key holds
+# one value (a leaf), which IMDS returns only with format=text; array elements are all objects.
+INSTANCE_CONTAINER_KEYS = frozenset((
+    "additionalCapabilities", "dataDisks", "diffDiskSettings", "diskEncryptionKey", "encryptionSettings",
+    "extendedLocation", "host", "hostGroup", "image", "imageReference", "interface", "ipAddress", "ipv4",
+    "ipv6", "keyEncryptionKey", "managedDisk", "osDisk", "osProfile", "plan", "publicKeys", "resourceDisk",
+    "securityProfile", "sourceVault", "storageProfile", "subnet", "tagsList", "vhd", "virtualMachineScaleSet",
+))
+
+
+def may_be_leaf(rule: PathRule, segments: Sequence[str]) -> bool:
+    """Could this path (of ``rule``) name a single value, which IMDS returns only as text?
+
+    ``instance`` and ``instance/compute|network`` are objects; anything deeper may be a leaf.
+    """
+    return rule.text_format and len(segments) > 2
+
+
+def format_for(rule: PathRule, segments: Sequence[str]) -> str:
+    """The format a path needs: ``text`` for an instance path that names one value, ``json`` otherwise.
+
+    A key this table does not know is taken for a leaf: IMDS adds single values far more often than objects.
+    """
+    if not may_be_leaf(rule, segments):
+        return "json"
+    last = str(segments[-1])
+    return "json" if last.isdigit() or last in INSTANCE_CONTAINER_KEYS else "text"
 
 
 def check_request(segments: tuple, rule, fmt: str, query: dict, include_user_data: bool) -> None:
@@ -42,9 +73,9 @@ def check_request(segments: tuple, rule, fmt: str, query: dict, include_user_dat
             "to read it; the result is then hidden from task output." % "/".join(segments))
 
 
-def leaf_hint(error: ImdsBadRequestError, segments: tuple, fmt: str) -> ImdsBadRequestError:
+def leaf_hint(error: ImdsBadRequestError, rule: PathRule, segments: tuple, fmt: str) -> ImdsBadRequestError:
     """Add "use format=text" to a 400 on an instance path that may be a leaf."""
-    if fmt == "json" and may_be_leaf(segments) and "format=text" not in error.message:
+    if fmt == "json" and may_be_leaf(rule, segments) and "format=text" not in error.message:
         error.message += (" %s may be a single value (a leaf); IMDS returns leaves only with format=text, "
                           "so set format: text." % "/".join(segments))
     return error
@@ -67,8 +98,8 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
     The path table (``_path_rules``) decides the api-version and the format, once.
     """
     segments = segments_of(metadata_path(params["path"]))
-    fmt = params["format"] or format_for(segments)
     rule = rule_for(segments)
+    fmt = params["format"] or format_for(rule, segments)
     query = dict(params["query"])
     check_request(segments, rule, fmt, query, params["include_user_data"])
     if rule.text_format:
@@ -80,7 +111,7 @@ def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disab
     except ImdsApiVersionError:
         raise
     except ImdsBadRequestError as exc:
-        raise leaf_hint(exc, segments, fmt)
+        raise leaf_hint(exc, rule, segments, fmt)
     output = dict(changed=False, url=result.url, api_version=result.api_version, status=result.status, format=fmt)
     if fmt == "text":
         output["text"] = result.text

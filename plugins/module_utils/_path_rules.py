@@ -28,16 +28,6 @@ SECRET_NONE = ""
 SECRET_TOKEN = "token"          # identity/oauth2/token: a bearer token
 SECRET_USER_DATA = "user_data"  # compute.userData / compute.customData: user-supplied bootstrap data
 
-# Keys of the instance document whose value is an object or an array (Microsoft's OpenAPI file for
-# 2023-07-01 and the 2025-04-07 documentation sample). Below compute and network every other key holds
-# one value (a leaf), which IMDS returns only with format=text; array elements are all objects.
-INSTANCE_CONTAINER_KEYS = frozenset((
-    "additionalCapabilities", "dataDisks", "diffDiskSettings", "diskEncryptionKey", "encryptionSettings",
-    "extendedLocation", "host", "hostGroup", "image", "imageReference", "interface", "ipAddress", "ipv4",
-    "ipv6", "keyEncryptionKey", "managedDisk", "osDisk", "osProfile", "plan", "publicKeys", "resourceDisk",
-    "securityProfile", "sourceVault", "storageProfile", "subnet", "tagsList", "vhd", "virtualMachineScaleSet",
-))
-
 # Keys of ``compute`` that hold user data (IMDS.md: base64, often holding join keys). The one list:
 # metadata_info, metadata_facts and the inventory all leave these out unless include_user_data.
 USER_DATA_KEYS = ("userData", "customData")
@@ -134,26 +124,6 @@ def segments_of(request_path: str) -> tuple:
 
 def rule_for_path(request_path: str) -> PathRule:
     return rule_for(segments_of(request_path))
-
-
-def may_be_leaf(segments: Sequence[str]) -> bool:
-    """Could this instance path name a single value (which IMDS returns only as text)?
-
-    ``instance`` and ``instance/compute|network`` are objects; anything deeper may be a leaf.
-    """
-    return rule_for(segments).text_format and len(segments) > 2
-
-
-def format_for(segments: Sequence[str]) -> str:
-    """The format a path needs: ``text`` for an instance path that names one value, ``json`` otherwise.
-
-    A key this table does not know is taken for a leaf: IMDS adds single values far more often than objects.
-    """
-    segments = tuple(str(s) for s in segments)
-    if not may_be_leaf(segments):
-        return "json"
-    last = segments[-1]
-    return "json" if last.isdigit() or last in INSTANCE_CONTAINER_KEYS else "text"
 
 
 def strip_user_data(document: object, segments: Sequence[str]) -> object:

@@ -51,6 +51,7 @@ from ansible_collections.imds.azure.plugins.plugin_utils._route_table import (
     IMDS_DESTINATION,
     STORES,
     RouteTableError,
+    quoted,
 )
 
 POWERSHELL_DIR = Path(__file__).resolve().parent / "powershell"
@@ -87,7 +88,7 @@ class EnumType:
         if isinstance(value, str) and value.strip().lower() in self.by_lower:
             return self.by_lower[value.strip().lower()]
         raise RouteTableError("%s is %s, not a %s (%s): %s" % (
-            field, excerpt(repr(value)), self.type_name, ", ".join(self.values), self._what_to_do()))
+            field, quoted(value), self.type_name, ", ".join(self.values), self._what_to_do()))
 
     def number(self, name: str) -> int:
         return self.values[name]
@@ -133,7 +134,7 @@ def _skips_as_source(address: dict) -> bool:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise RouteTableError("SkipAsSource of the address %s is %s, not a boolean" % (
-        excerpt(str(address.get("IPAddress"))), excerpt(repr(value))))
+        excerpt(str(address.get("IPAddress"))), quoted(value)))
 
 
 def _list(value) -> list:

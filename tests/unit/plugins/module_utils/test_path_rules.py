@@ -6,13 +6,12 @@ import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _errors
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import SCHEDULED_EVENTS_API_VERSIONS
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
+from ansible_collections.imds.azure.plugins.module_utils._metadata_info_logic import format_for, may_be_leaf
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
-    format_for,
     version_for_request,
     SECRET_TOKEN,
     SECRET_USER_DATA,
     UNKNOWN_CATEGORY_RULE,
-    may_be_leaf,
     rule_for,
     rule_for_path,
     strip_user_data,
@@ -47,10 +46,14 @@ def test_identity_paths_are_private_and_others_not():
     assert rule_for(("somethingNew",)) is UNKNOWN_CATEGORY_RULE
 
 
+def leaf(segments: tuple) -> bool:
+    return may_be_leaf(rule_for(segments), segments)
+
+
 def test_leaves():
-    assert not may_be_leaf(("instance",)) and not may_be_leaf(("instance", "compute"))
-    assert may_be_leaf(("instance", "compute", "vmId"))
-    assert not may_be_leaf(("scheduledevents", "x", "y"))
+    assert not leaf(("instance",)) and not leaf(("instance", "compute"))
+    assert leaf(("instance", "compute", "vmId"))
+    assert not leaf(("scheduledevents", "x", "y"))
 
 
 def test_strip_user_data_keeps_the_rest():
@@ -106,7 +109,8 @@ def test_identity_not_found_is_named(make_emulator):
     ("attested/document", "json"), ("loadbalancer", "json"),
 ])
 def test_format_for_the_path(path, fmt):
-    assert format_for(path.split("/")) == fmt
+    segments = tuple(path.split("/"))
+    assert format_for(rule_for(segments), segments) == fmt
 
 
 @pytest.mark.parametrize("path, requested, sent", [
