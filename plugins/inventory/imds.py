@@ -580,19 +580,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError(WARNING_PREFIX + message + " (strict is on, so this is an error)")
         self._warn(message + warning_tail)
 
-    def _fact_cache_plugin(self):
-        """The fact cache plugin to read: the one of fact_cache_plugin and friends, or Ansible's own."""
-        name = self.get_option("fact_cache_plugin")
-        if not name:
-            return C.CACHE_PLUGIN, cache_loader.get(C.CACHE_PLUGIN)
+    def _fact_cache_plugin(self, name: str):
+        """The fact cache plugin ``name``: set up by fact_cache_connection and friends when fact_cache_plugin
+        named it, else as Ansible sets up its own."""
+        if not self.get_option("fact_cache_plugin"):
+            return cache_loader.get(name)
         settings = (("_uri", "fact_cache_connection"), ("_prefix", "fact_cache_prefix"), ("_timeout", "fact_cache_timeout"))
         direct = {key: self.get_option(option) for key, option in settings if self.get_option(option) is not None}
-        return name, cache_loader.get(name, **direct)
+        return cache_loader.get(name, **direct)
 
     def _records_from_fact_cache(self, tally: SourceTally) -> dict:
         name = self.get_option("fact_cache_plugin") or C.CACHE_PLUGIN
         try:
-            name, plugin = self._fact_cache_plugin()
+            plugin = self._fact_cache_plugin(name)
             if plugin is None:
                 raise AnsibleParserError("no cache plugin of that name")
             reader = FactCacheReader(plugin, BaseFileCacheModule)
