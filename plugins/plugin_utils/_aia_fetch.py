@@ -201,7 +201,7 @@ class AiaFetcher:
         """The bytes published at ``url`` (cache first), or None with a note saying why not."""
         shown = excerpt(url, 120)
         try:
-            check_url(url, self.allowed_hosts)
+            parts = check_url(url, self.allowed_hosts)
         except AiaRefused as refused:
             self.notes.append("AIA URL %s refused: %s" % (shown, refused))
             return None
@@ -214,7 +214,7 @@ class AiaFetcher:
             return None
         self.downloads += 1
         try:
-            data = self._download(url)
+            data = self._download(url, parts)
         except AiaRefused as refused:
             self.notes.append("AIA URL %s refused: %s" % (shown, refused))
             return None
@@ -233,12 +233,13 @@ class AiaFetcher:
             raise AiaRefused(_BUDGET_SPENT)
         return min(TIMEOUT, remaining)
 
-    def _download(self, url: str) -> bytes | None:
+    def _download(self, url: str, parts: urllib.parse.SplitResult) -> bytes | None:
+        """The body at ``url`` (already checked, as ``parts``); every redirect target is checked before it is followed."""
         for _hop in range(MAX_REDIRECTS + 1):
-            parts = check_url(url, self.allowed_hosts)
             status, location, body = self._get(parts)
             if status in _REDIRECTS and location:
                 url = urllib.parse.urljoin(url, location)
+                parts = check_url(url, self.allowed_hosts)
                 continue
             if status != 200:
                 self.notes.append("AIA URL %s answered HTTP %d" % (excerpt(url, 120), status))

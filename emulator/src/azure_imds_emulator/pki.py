@@ -76,7 +76,7 @@ class EmulatorPki:
         self.aia_url = aia_url
         self._lock = threading.Lock()
         self._ready = False
-        self.root_cert = self.intermediate_cert = self.leaf_cert = None
+        self._root_cert = self._intermediate_cert = self._leaf_cert = None
         self._leaf_key = None
 
     def _ensure(self) -> None:
@@ -86,12 +86,29 @@ class EmulatorPki:
             root_key, inter_key, leaf_key = _new_key(), _new_key(), _new_key()
             root_name = _name("imds.azure Test Root CA")
             inter_name = _name("imds.azure Test Intermediate CA")
-            self.root_cert = _certificate(root_name, root_key, root_name, root_key, ca=True)
-            self.intermediate_cert = _certificate(inter_name, inter_key, root_name, root_key, ca=True)
-            self.leaf_cert = _certificate(_name(self.leaf_common_name), leaf_key, inter_name, inter_key, ca=False,
+            self._root_cert = _certificate(root_name, root_key, root_name, root_key, ca=True)
+            self._intermediate_cert = _certificate(inter_name, inter_key, root_name, root_key, ca=True)
+            self._leaf_cert = _certificate(_name(self.leaf_common_name), leaf_key, inter_name, inter_key, ca=False,
                                           san=[self.leaf_common_name], aia_url=self.aia_url)
             self._leaf_key = leaf_key
             self._ready = True
+
+    # The certificates are made on first use whichever is asked for first: a test that reads one
+    # before anything else has signed must not get None.
+    @property
+    def root_cert(self) -> x509.Certificate:
+        self._ensure()
+        return self._root_cert
+
+    @property
+    def intermediate_cert(self) -> x509.Certificate:
+        self._ensure()
+        return self._intermediate_cert
+
+    @property
+    def leaf_cert(self) -> x509.Certificate:
+        self._ensure()
+        return self._leaf_cert
 
     def root_pem(self) -> bytes:
         self._ensure()
