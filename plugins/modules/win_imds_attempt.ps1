@@ -161,7 +161,12 @@ Function Resolve-Target {
     if ([System.Net.IPAddress]::TryParse($Name, [ref]$literal)) {
         return $literal
     }
-    $found = [System.Net.Dns]::GetHostAddresses($Name)
+    $found = @([System.Net.Dns]::GetHostAddresses($Name))
+    if ($found.Count -eq 0) {
+        # A name can resolve to no address at all: report it as the attempt's connect failure, as an unknown
+        # name is, instead of building a client for a null address. 11001 is WSAHOST_NOT_FOUND (HostNotFound).
+        throw (New-Object -TypeName System.Net.Sockets.SocketException -ArgumentList 11001)
+    }
     $ipv4 = @($found | Where-Object { $_.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetwork })
     if ($ipv4.Count -gt 0) {
         return $ipv4[0]

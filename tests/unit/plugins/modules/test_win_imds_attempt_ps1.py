@@ -117,3 +117,16 @@ def test_failures_are_reported_by_the_innermost_exception():
     reporting = [body for body in catches if "Set-FailureError" in body]
     assert len(reporting) == 3 and all("-Failure $_.Exception" in body for body in reporting)
     assert "while ($null -ne $current.InnerException)" in text
+
+
+def test_a_name_without_addresses_is_a_connect_failure():
+    """Dns.GetHostAddresses may return no address; Resolve-Target throws (inside the try that reports
+    connect_failed) before it would hand back a null address to build the TcpClient with."""
+    text = SCRIPT.read_text(encoding="utf-8")
+    body = re.search(r"Function Resolve-Target \{(.*?)\n\}", text, re.DOTALL).group(1)
+    empty_check = body.index("if ($found.Count -eq 0) {")
+    assert "throw (New-Object -TypeName System.Net.Sockets.SocketException -ArgumentList 11001)" in body[empty_check:]
+    assert empty_check < body.index("return $found[0]")
+    call = re.search(r"try \{\s*\$target = Resolve-Target -Name \$params.address\s*\}\s*catch \{\s*"
+                     r"Set-FailureError -Kind 'connect_failed'", text)
+    assert call, "Resolve-Target is no longer called inside the try that reports connect_failed"
