@@ -47,6 +47,7 @@ class NotJsonNumber(ValueError):
 
 
 def _refuse_constant(name: str):
+    """parse_constant for json: NaN, Infinity and -Infinity are refused (it always raises)."""
     raise NotJsonNumber("%s is not JSON; IMDS never sends it" % name)
 
 
@@ -58,7 +59,7 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def loads_strict(text: str):
+def loads_strict(text: str) -> object:
     """``json.loads`` without the extensions Python allows (NaN, Infinity, numbers that overflow to inf)."""
     return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
 

@@ -19,10 +19,10 @@ from ansible_collections.imds.azure.plugins.module_utils._module_adapter import 
     client_from_params,
 )
 
-# Options the action plugin uses on the controller; the module accepts and ignores them.
 # Used with fullmatch: "$" would also match before a trailing newline.
 _NONCE_RE = re.compile(r"[A-Za-z0-9]{1,32}")
 
+# Options the action plugin uses on the controller; the module accepts and ignores them.
 CONTROLLER_OPTIONS = dict(
     ca_path=dict(type="path"),
     intermediates_path=dict(type="path"),

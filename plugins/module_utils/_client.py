@@ -273,7 +273,7 @@ def _decode_text(response: _transport.HttpResponse, url: str, private: bool = Fa
         raise _answer_errors.not_utf8_error(response, url, exc.start, private)
 
 
-def _parse_json(text: str, content_type: str, url: str, private: bool = False):
+def _parse_json(text: str, content_type: str, url: str, private: bool = False) -> object:
     stripped = text.lstrip()
     if content_type in ("text/html", "application/xhtml+xml") or stripped[:1] == "<":
         raise _answer_errors.html_error(text, content_type, url, private)

@@ -95,7 +95,7 @@ def argument_spec() -> dict:
 def run(params: dict, check_mode: bool, context: dict) -> dict:  # pylint: disable=unused-argument
     """The module result for validated ``params``; raises ImdsError (the ``ModuleEntry`` contract).
 
-    The path table (``_path_rules``) decides the api-version and the format, once.
+    The path's rule (``_path_rules``), found once, gives the api-version and, through ``format_for``, the format.
     """
     segments = segments_of(metadata_path(params["path"]))
     rule = rule_for(segments)

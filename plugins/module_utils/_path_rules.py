@@ -55,7 +55,7 @@ class PathRule:
         # Error messages never quote what these paths answered (bodies, error descriptions).
         self.private = private or bool(secret)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "PathRule(%s)" % "/".join(self.prefix)
 
 

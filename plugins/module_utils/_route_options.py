@@ -12,7 +12,7 @@ holds the documentation and a main() that only validates, so that validate-modul
 """
 
 
-def argument_spec():
+def argument_spec() -> dict:
     """A fresh argument spec of imds.azure.route."""
     return dict(
         state=dict(type="str", choices=["present", "absent"], default="present"),

@@ -274,7 +274,7 @@ def _read_head(stream) -> tuple:
             return status, reason, headers
 
 
-def _status_line(line: bytes):
+def _status_line(line: bytes) -> tuple:
     text = line.decode("iso-8859-1").rstrip("\r\n")
     version, _space, rest = text.partition(" ")
     code, _space, reason = rest.partition(" ")

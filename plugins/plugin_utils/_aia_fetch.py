@@ -235,9 +235,11 @@ class AiaFetcher:
 
     def _download(self, url: str, parts: urllib.parse.SplitResult) -> bytes | None:
         """The body at ``url`` (already checked, as ``parts``); every redirect target is checked before it is followed."""
-        for _hop in range(MAX_REDIRECTS + 1):
+        for hop in range(MAX_REDIRECTS + 1):
             status, location, body = self._get(parts)
             if status in _REDIRECTS and location:
+                if hop == MAX_REDIRECTS:
+                    break
                 url = urllib.parse.urljoin(url, location)
                 parts = check_url(url, self.allowed_hosts)
                 continue

@@ -6,7 +6,6 @@ import pytest
 from ansible_collections.imds.azure.plugins.module_utils import _errors
 from ansible_collections.imds.azure.plugins.module_utils._api_versions import SCHEDULED_EVENTS_API_VERSIONS
 from ansible_collections.imds.azure.plugins.module_utils._client import ImdsClient
-from ansible_collections.imds.azure.plugins.module_utils._metadata_info_logic import format_for, may_be_leaf
 from ansible_collections.imds.azure.plugins.module_utils._path_rules import (
     version_for_request,
     SECRET_TOKEN,
@@ -44,16 +43,6 @@ def test_identity_paths_are_private_and_others_not():
     assert not rule_for(("instance", "compute")).private
     assert rule_for(("scheduledevents",)).known_versions == SCHEDULED_EVENTS_API_VERSIONS
     assert rule_for(("somethingNew",)) is UNKNOWN_CATEGORY_RULE
-
-
-def leaf(segments: tuple) -> bool:
-    return may_be_leaf(rule_for(segments), segments)
-
-
-def test_leaves():
-    assert not leaf(("instance",)) and not leaf(("instance", "compute"))
-    assert leaf(("instance", "compute", "vmId"))
-    assert not leaf(("scheduledevents", "x", "y"))
 
 
 def test_strip_user_data_keeps_the_rest():
@@ -97,20 +86,6 @@ def test_identity_not_found_is_named(make_emulator):
     emulator = make_emulator(identity=False)
     with pytest.raises(_errors.ImdsBadRequestError, match="Identity not found.*client_id, object_id or msi_res_id"):
         request_token(ImdsClient(endpoint=emulator.url), "https://management.azure.com/")
-
-
-@pytest.mark.parametrize("path, fmt", [
-    ("instance", "json"), ("instance/compute", "json"), ("instance/compute/vmId", "text"),
-    ("instance/compute/tags", "text"), ("instance/compute/tagsList", "json"), ("instance/compute/tagsList/0", "json"),
-    ("instance/compute/storageProfile/osDisk/managedDisk", "json"),
-    ("instance/compute/storageProfile/osDisk/managedDisk/id", "text"),
-    ("instance/network/interface/0/ipv4/ipAddress/0/publicIpAddress", "text"),
-    ("instance/network/interface/0/ipv4/subnet", "json"), ("scheduledevents", "json"), ("versions", "json"),
-    ("attested/document", "json"), ("loadbalancer", "json"),
-])
-def test_format_for_the_path(path, fmt):
-    segments = tuple(path.split("/"))
-    assert format_for(rule_for(segments), segments) == fmt
 
 
 @pytest.mark.parametrize("path, requested, sent", [
