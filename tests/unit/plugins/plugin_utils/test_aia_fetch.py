@@ -144,6 +144,17 @@ def test_redirect_loop_is_bounded():
         assert "more than %d redirects" % _aia_fetch.MAX_REDIRECTS in fetcher.notes[0]
 
 
+def test_the_redirect_limit_is_named_before_a_last_target_is_judged():
+    """The redirect after the last allowed one is never followed, so the note names the limit, not that target."""
+    hops = {"/r%d" % n: (302, {"Location": "/r%d" % (n + 1)}, b"") for n in range(_aia_fetch.MAX_REDIRECTS)}
+    hops["/r%d" % _aia_fetch.MAX_REDIRECTS] = (302, {"Location": "http://127.0.0.1/internal"}, b"")
+    with AiaServer(hops) as server:
+        fetcher = fetcher_for(server)
+        assert fetcher.fetch("http://www.microsoft.com/r0") is None
+        assert len(server.requests) == _aia_fetch.MAX_REDIRECTS + 1
+        assert "more than %d redirects" % _aia_fetch.MAX_REDIRECTS in fetcher.notes[-1]
+
+
 def test_notes_never_echo_an_answer():
     secret = b"root:x:0:0 internal-admin-token=hunter2"
     with AiaServer({"/big.crt": (200, {}, secret * 5000), "/denied": (403, {}, secret)}) as server:
