@@ -89,7 +89,7 @@ class EmulatorPki:
             self._root_cert = _certificate(root_name, root_key, root_name, root_key, ca=True)
             self._intermediate_cert = _certificate(inter_name, inter_key, root_name, root_key, ca=True)
             self._leaf_cert = _certificate(_name(self.leaf_common_name), leaf_key, inter_name, inter_key, ca=False,
-                                          san=[self.leaf_common_name], aia_url=self.aia_url)
+                                           san=[self.leaf_common_name], aia_url=self.aia_url)
             self._leaf_key = leaf_key
             self._ready = True
 
