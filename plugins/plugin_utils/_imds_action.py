@@ -142,7 +142,7 @@ def run_imds_module(action: ActionBase, module_name: str, module_args: dict, tas
         except ImdsError as exc:
             result = failure_result(exc)
     if warnings:
-        result["warnings"] = list(result.get("warnings", [])) + warnings
+        result["warnings"] = warnings  # an entry's result never holds warnings of its own: they are all the client's
     return result
 
 
